@@ -29,7 +29,11 @@
 //! ```
 #![no_std]
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![warn(
+    missing_docs,
+    clippy::std_instead_of_core,
+    clippy::alloc_instead_of_core
+)]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;

@@ -60,13 +60,10 @@ pub const fn name(codec: u8) -> Option<&'static str> {
 
 /// Whether this build can encode and decode bodies of `codec`.
 pub const fn is_supported(codec: u8) -> bool {
-    match codec {
-        id::PLAIN | id::POSTCARD => true,
-        id::JSON => cfg!(feature = "json"),
-        id::PROTOBUF => cfg!(feature = "protobuf"),
-        id::FORM => cfg!(feature = "form"),
-        _ => false,
-    }
+    matches!(codec, id::PLAIN | id::POSTCARD)
+        || (codec == id::JSON && cfg!(feature = "json"))
+        || (codec == id::PROTOBUF && cfg!(feature = "protobuf"))
+        || (codec == id::FORM && cfg!(feature = "form"))
 }
 
 /// What went wrong.
@@ -132,8 +129,15 @@ impl CodecError {
     }
 
     /// The underlying library's message (empty without `alloc`).
+    #[cfg(feature = "alloc")]
     pub fn detail(&self) -> &str {
         &self.detail
+    }
+
+    /// The underlying library's message (empty without `alloc`).
+    #[cfg(not(feature = "alloc"))]
+    pub fn detail(&self) -> &str {
+        self.detail
     }
 }
 

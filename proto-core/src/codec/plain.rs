@@ -124,7 +124,7 @@ macro_rules! text_ints {
     )*};
 }
 
-impl<'a, S: Sink + ?Sized> ser::Serializer for &'a mut PlainSerializer<'_, S> {
+impl<S: Sink + ?Sized> ser::Serializer for &mut PlainSerializer<'_, S> {
     type Ok = ();
     type Error = CodecError;
     type SerializeSeq = Self;
