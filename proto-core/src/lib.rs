@@ -35,7 +35,8 @@
     clippy::alloc_instead_of_core
 )]
 
-#[cfg(feature = "alloc")]
+// Tests use `Vec` as a sink even in builds without the `alloc` feature.
+#[cfg(any(feature = "alloc", test))]
 extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;

@@ -360,6 +360,7 @@ mod tests {
         assert_eq!(out, b"a&b=x%20y");
     }
 
+    #[cfg(feature = "alloc")]
     #[test]
     fn owned_round_trip() {
         let mut m = Meta::new();
@@ -372,6 +373,7 @@ mod tests {
         assert_eq!(Meta::from_view(MetaView::new(&out)).unwrap(), m);
     }
 
+    #[cfg(feature = "alloc")]
     #[test]
     fn set_keeps_first_position() {
         let mut m: Meta = [("a", "1"), ("b", "2"), ("a", "3")].into_iter().collect();
