@@ -68,3 +68,8 @@ pub use seq::{Seq, SeqError};
 #[cfg(feature = "alloc")]
 pub use status::Status;
 pub use status::{StatusRef, StatusText, StatusView};
+
+// The README's Rust examples are compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
