@@ -154,14 +154,16 @@ impl Message {
         };
         let xfer = raw.xfer().to_vec();
         let payload_offset = raw.payload_offset();
-        let payload = if xfer.is_empty() {
-            frame.slice(payload_offset..)
+        // Without filters the message is sliced straight out of `frame`; with
+        // them, out of the unpacked payload.
+        let (source, start) = if xfer.is_empty() {
+            (frame, payload_offset)
         } else {
             let mut scratch = Vec::new();
             filters.decode(&raw, &mut scratch, limit as usize)?;
-            Bytes::from(scratch)
+            (Bytes::from(scratch), 0)
         };
-        let view = MessageView::parse(&payload, payload_offset)?;
+        let view = MessageView::parse(source.get(start..).unwrap_or_default(), payload_offset)?;
         let text_err = |field| DecodeError {
             field,
             offset: payload_offset,
@@ -186,11 +188,11 @@ impl Message {
         Ok(Self {
             seq: view.seq,
             mtype: view.mtype,
-            service_method: BytesStr(payload.slice_ref(view.service_method.as_bytes())),
+            service_method: BytesStr(source.slice_ref(view.service_method.as_bytes())),
             status,
             meta,
             body_codec: view.body_codec,
-            body: payload.slice_ref(view.body),
+            body: source.slice_ref(view.body),
             xfer,
         })
     }
