@@ -126,6 +126,11 @@ impl Message {
         crate::uri::split_query(&self.service_method).0
     }
 
+    /// The `?query` of the service method (empty when there is none).
+    pub fn query(&self) -> crate::MetaView<'_> {
+        crate::uri::split_query(&self.service_method).1
+    }
+
     /// Decode one whole frame (as returned by [`FrameReader::next_frame`]).
     /// Body and service method are slices of `frame`, not copies.
     pub fn decode(frame: Bytes, filters: &XferFilters, limit: u32) -> Result<Self, DecodeError> {

@@ -270,11 +270,10 @@ impl<S: Sink + ?Sized> ser::SerializeTuple for &mut PlainSerializer<'_, S> {
     type Ok = ();
     type Error = CodecError;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), CodecError> {
-        v.serialize(&mut **self)
+        ser::SerializeSeq::serialize_element(self, v)
     }
     fn end(self) -> Result<(), CodecError> {
-        self.in_bytes = false;
-        Ok(())
+        ser::SerializeSeq::end(self)
     }
 }
 
