@@ -47,6 +47,7 @@ pub mod escape;
 pub mod frame;
 pub mod meta;
 pub mod mtype;
+pub mod router;
 pub mod seq;
 pub mod status;
 pub mod uri;
