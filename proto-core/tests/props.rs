@@ -190,6 +190,13 @@ fn message() -> impl Strategy<Value = (Message, Body)> {
         })
 }
 
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(512)
+}
+
 fn chunks(len: usize) -> impl Strategy<Value = Vec<usize>> {
     prop::collection::vec(1usize..=len.max(1), 0..len.max(1))
 }
@@ -213,7 +220,8 @@ fn read_all(stream: &[u8], sizes: &[usize]) -> Vec<Bytes> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    // 512 cases by default; PROPTEST_CASES raises it for longer runs.
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn messages_round_trip((msg, body) in message()) {
