@@ -150,7 +150,7 @@ fn inflate_bounded(
     loop {
         let room = limit.saturating_sub(out.len());
         // One spare byte past the limit tells "exactly at the limit" from "over it".
-        let grow = CHUNK.min(room + 1);
+        let grow = CHUNK.min(room.saturating_add(1));
         let start = out.len();
         out.resize(start + grow, 0);
         let res = inflate(
@@ -206,6 +206,15 @@ mod tests {
             })
         );
         assert!(out.len() <= data.len());
+    }
+
+    #[test]
+    fn unbounded_limit_does_not_overflow() {
+        let mut packed = Vec::new();
+        Gzip::default().pack(b"abc", &mut packed).unwrap();
+        let mut out = Vec::new();
+        Gzip::default().unpack(&packed, &mut out, usize::MAX).unwrap();
+        assert_eq!(out, b"abc");
     }
 
     #[test]
