@@ -213,7 +213,9 @@ mod tests {
         let mut packed = Vec::new();
         Gzip::default().pack(b"abc", &mut packed).unwrap();
         let mut out = Vec::new();
-        Gzip::default().unpack(&packed, &mut out, usize::MAX).unwrap();
+        Gzip::default()
+            .unpack(&packed, &mut out, usize::MAX)
+            .unwrap();
         assert_eq!(out, b"abc");
     }
 
