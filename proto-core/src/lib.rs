@@ -11,6 +11,8 @@
 //!   [`MetaView`]/`Meta`, [`uri`] (service method and `?query`).
 //! - [`codec`]: body codecs by Go id (json, protobuf, plain, form) plus postcard.
 //! - `xfer` (with `alloc`): transfer filters (gzip, md5, custom), bounded.
+//! - [`conn`]: the connection state machine (calls, pushes, replies,
+//!   timeouts, auth, heartbeat, graceful close) over a [`router`] with plugins.
 //!
 //! Without the `alloc` feature everything works on borrowed views and
 //! caller-provided buffers, down to `thumbv6m-none-eabi`.
@@ -42,6 +44,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod codec;
+pub mod conn;
 pub mod error;
 pub mod escape;
 pub mod frame;
@@ -50,6 +53,7 @@ pub mod mtype;
 pub mod router;
 pub mod seq;
 pub mod status;
+pub mod time;
 pub mod uri;
 
 #[cfg(feature = "alloc")]
@@ -69,6 +73,7 @@ pub use seq::{Seq, SeqError};
 #[cfg(feature = "alloc")]
 pub use status::Status;
 pub use status::{StatusRef, StatusText, StatusView};
+pub use time::Instant;
 
 // The README's Rust examples are compiled and run as doc tests.
 #[cfg(doctest)]

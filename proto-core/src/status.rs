@@ -42,6 +42,8 @@ pub trait StatusText {
     fn encoded_len(&self) -> usize;
     /// Append the encoded text.
     fn encode<S: Sink + ?Sized>(&self, out: &mut S);
+    /// The status code (0 is OK).
+    fn code(&self) -> i32;
 }
 
 /// A borrowed, unescaped status for encoding; usable without `alloc`.
@@ -203,6 +205,9 @@ impl StatusText for StatusRef<'_> {
             out,
         );
     }
+    fn code(&self) -> i32 {
+        self.code
+    }
 }
 
 /// `None` writes an empty status field (the receiver reads it as OK).
@@ -215,6 +220,9 @@ impl<T: StatusText> StatusText for Option<T> {
             s.encode(out);
         }
     }
+    fn code(&self) -> i32 {
+        self.as_ref().map_or(0, StatusText::code)
+    }
 }
 
 impl<T: StatusText + ?Sized> StatusText for &T {
@@ -223,6 +231,9 @@ impl<T: StatusText + ?Sized> StatusText for &T {
     }
     fn encode<S: Sink + ?Sized>(&self, out: &mut S) {
         (**self).encode(out);
+    }
+    fn code(&self) -> i32 {
+        (**self).code()
     }
 }
 
@@ -346,6 +357,9 @@ impl StatusText for StatusView<'_> {
         }
         len
     }
+    fn code(&self) -> i32 {
+        self.code
+    }
     fn encode<S: Sink + ?Sized>(&self, out: &mut S) {
         if self.raw.is_empty() {
             return;
@@ -447,6 +461,9 @@ impl StatusText for Status {
     }
     fn encode<S: Sink + ?Sized>(&self, out: &mut S) {
         self.as_ref().encode(out);
+    }
+    fn code(&self) -> i32 {
+        self.code
     }
 }
 
