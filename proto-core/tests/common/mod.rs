@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use teleport_core::{Message, Meta, Mtype, Seq, Status};
 
+pub mod pair;
+
 #[derive(Deserialize, Debug, Clone)]
 pub struct Fields {
     pub seq: i32,
