@@ -158,3 +158,75 @@ pub fn bench_call_frame() -> Vec<u8> {
         .expect("encodes");
     out.to_vec()
 }
+
+/// One call/reply cycle between two connected [`Connection`]s, no IO:
+/// the client calls `Hello.Say` with `body`, the server gets the event and
+/// echoes the body back, the client gets the outcome.
+///
+/// [`Connection`]: teleport_core::conn::Connection
+pub mod cycle {
+    use teleport_core::conn::{Config, Connection, Event, Outgoing, Storage};
+    use teleport_core::router::{NoRoutes, Role, RouteKind, Routes, StaticRoute, StaticRouter};
+    use teleport_core::{Instant, StatusRef};
+
+    /// Routes of the benchmark server.
+    pub static ROUTES: [StaticRoute<'static, u8>; 1] = [StaticRoute {
+        kind: RouteKind::Call,
+        ..StaticRoute::call("Hello.Say", 1)
+    }];
+
+    /// The benchmark server's router.
+    pub static ROUTER: StaticRouter<'static, u8> = StaticRouter {
+        routes: &ROUTES,
+        plugins: &[],
+        unknown_call: None,
+        unknown_push: None,
+        ignore_case: false,
+    };
+
+    /// A connected client/server pair.
+    pub struct Pair<S: Storage, R: Routes> {
+        /// The caller.
+        pub client: Connection<S, NoRoutes>,
+        /// The callee.
+        pub server: Connection<S, R>,
+    }
+
+    impl<S: Storage, R: Routes<Handler = u8>> Pair<S, R> {
+        /// Two fresh connections.
+        pub fn new(router: R) -> Self {
+            let now = Instant::ZERO;
+            Self {
+                client: Connection::new(Config::new(), Role::Client, NoRoutes, now),
+                server: Connection::new(Config::new(), Role::Server, router, now),
+            }
+        }
+
+        /// One full cycle; returns the reply body length.
+        pub fn cycle(&mut self, body: &[u8]) -> usize {
+            let now = Instant::ZERO;
+            let seq = self
+                .client
+                .call("Hello.Say", Outgoing::new(b'p', body), now)
+                .expect("call queued");
+            let n = self.server.handle_input(self.client.poll_transmit(), now);
+            self.client.advance_transmit(n);
+            let call_seq = match self.server.poll_event() {
+                Some(Event::Call(call)) => call.message.seq,
+                _ => panic!("expected the call"),
+            };
+            self.server
+                .reply(call_seq, StatusRef::OK, Outgoing::new(b'p', body), now)
+                .expect("reply queued");
+            let n = self.client.handle_input(self.server.poll_transmit(), now);
+            self.server.advance_transmit(n);
+            match self.client.poll_event() {
+                Some(Event::Outcome { seq: done, outcome }) if done == seq => match outcome {
+                    teleport_core::conn::Outcome::Replied(m) => m.body.len(),
+                    _ => panic!("call failed"),
+                },
+                _ => panic!("expected the outcome"),
+            }
+        }
+    }
+}

@@ -3,7 +3,7 @@
 #![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
 
 use bytes::Bytes;
 use teleport_benches::{BenchmarkMessage, bench_call_frame};
@@ -13,12 +13,15 @@ use teleport_core::{Message, codec};
 
 struct Counting;
 
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    // Per thread, so tests running in parallel do not count each other.
+    static ALLOCS: Cell<usize> = const { Cell::new(0) };
+}
 
 // SAFETY: forwards to the system allocator; only counts calls.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        ALLOCS.with(|n| n.set(n.get() + 1));
         // SAFETY: same contract as the caller's.
         unsafe { System.alloc(layout) }
     }
@@ -32,9 +35,9 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 fn allocations(f: impl FnOnce()) -> usize {
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = ALLOCS.with(Cell::get);
     f();
-    ALLOCS.load(Ordering::Relaxed) - before
+    ALLOCS.with(Cell::get) - before
 }
 
 #[test]
@@ -79,4 +82,38 @@ fn decoding_allocates_nothing() {
         assert_eq!(m.body.len(), 581);
     });
     assert_eq!(n, 0);
+}
+
+#[test]
+fn a_call_reply_cycle_allocates_nothing() {
+    use teleport_benches::cycle;
+    use teleport_core::conn::{Fixed, Growable};
+    use teleport_core::router::{RouteKind, Router};
+
+    let mut body = Vec::new();
+    codec::protobuf::encode(&BenchmarkMessage::prepared(), &mut body).unwrap();
+
+    // Fixed storage never touches the heap at all.
+    let mut fixed: cycle::Pair<Fixed<2048, 2048, 4, 4>, _> = cycle::Pair::new(&cycle::ROUTER);
+    let n = allocations(|| {
+        for _ in 0..100 {
+            assert_eq!(fixed.cycle(&body), 581);
+        }
+    });
+    assert_eq!(n, 0, "fixed storage, 100 cycles");
+
+    // Growable storage allocates while its buffers and tables warm up, then
+    // reuses them.
+    let mut router = Router::default();
+    router.route(RouteKind::Call, "Hello.Say", 1u8).unwrap();
+    let mut growable: cycle::Pair<Growable, _> = cycle::Pair::new(router);
+    for _ in 0..10 {
+        growable.cycle(&body);
+    }
+    let n = allocations(|| {
+        for _ in 0..100 {
+            assert_eq!(growable.cycle(&body), 581);
+        }
+    });
+    assert_eq!(n, 0, "growable storage after warm-up, 100 cycles");
 }

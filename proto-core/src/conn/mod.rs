@@ -1587,3 +1587,119 @@ fn join_pipes<'b>(buf: &'b mut [u8], first: &[u8], second: &[u8]) -> Option<&'b 
     b.copy_from_slice(second);
     Some(dst)
 }
+
+/// Runs in builds without `alloc` too: fixed storage and a static router.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::router::{StaticRoute, StaticRouter};
+
+    type Small = Fixed<512, 512, 2, 2>;
+
+    static ROUTES: [StaticRoute<'static, u8>; 2] = [
+        StaticRoute::call("/led/set", 1),
+        StaticRoute::push("/telemetry/tick", 2),
+    ];
+    static ROUTER: StaticRouter<'static, u8> = StaticRouter {
+        routes: &ROUTES,
+        plugins: &[],
+        unknown_call: None,
+        unknown_push: None,
+        ignore_case: true,
+    };
+
+    fn pipe<A: Routes, B: Routes>(from: &mut Connection<Small, A>, to: &mut Connection<Small, B>) {
+        let n = to.handle_input(from.poll_transmit(), Instant::ZERO);
+        from.advance_transmit(n);
+    }
+
+    #[test]
+    fn fixed_storage_call_reply_push_and_limits() {
+        let now = Instant::ZERO;
+        let mut board: Connection<Small, _> =
+            Connection::new(Config::new(), Role::Server, &ROUTER, now);
+        let mut host: Connection<Small, _> =
+            Connection::new(Config::new(), Role::Client, crate::router::NoRoutes, now);
+        assert_eq!(board.recv_capacity(), 512);
+
+        let a = host
+            .call("/LED/Set", Outgoing::new(b's', b"on"), now)
+            .unwrap();
+        let b = host
+            .call("/led/set", Outgoing::new(b's', b"off"), now)
+            .unwrap();
+        assert_eq!(
+            host.call("/led/set", Outgoing::new(b's', b""), now),
+            Err(SendError::TooManyCalls),
+            "two calls in flight at most"
+        );
+        pipe(&mut host, &mut board);
+        let mut seen = [Seq(0); 2];
+        for slot in &mut seen {
+            match board.poll_event() {
+                Some(Event::Call(call)) => {
+                    assert_eq!(*call.handler, 1);
+                    *slot = call.message.seq;
+                }
+                _ => panic!("expected a call"),
+            }
+        }
+        assert!(board.poll_event().is_none());
+        for seq in seen {
+            board
+                .reply(seq, StatusRef::OK, Outgoing::new(b's', b"done"), now)
+                .unwrap();
+        }
+        board
+            .push("/telemetry/tick", Outgoing::new(b'c', &[1, 2]), now)
+            .unwrap();
+        pipe(&mut board, &mut host);
+        let mut outcomes = 0;
+        while let Some(ev) = host.poll_event() {
+            match ev {
+                Event::Outcome { seq, outcome } => {
+                    assert!(seq == a || seq == b);
+                    assert!(outcome.is_ok());
+                    outcomes += 1;
+                }
+                Event::Warning(Warning::PushNotFound(_)) => {}
+                _ => panic!("unexpected event"),
+            }
+        }
+        assert_eq!(outcomes, 2);
+    }
+
+    #[test]
+    fn fixed_storage_refuses_oversized_frames() {
+        let now = Instant::ZERO;
+        let mut board: Connection<Small, _> =
+            Connection::new(Config::new(), Role::Server, &ROUTER, now);
+        // A prefix announcing more than the 512-byte receive buffer.
+        board.handle_input(&[0, 0, 2, 1, 0], now);
+        match board.poll_event() {
+            Some(Event::Closed(CloseReason::Protocol(ProtocolError::Decode(_)))) => {}
+            _ => panic!("expected a protocol close"),
+        }
+        assert!(board.poll_event().is_none());
+        let mut big = [0u8; 600];
+        big[0] = b'x';
+        assert!(matches!(
+            board.push("/x", Outgoing::new(b's', &big), now),
+            Err(SendError::Closed)
+        ));
+    }
+
+    #[test]
+    fn heartbeat_rate_and_accept_codec_parsing() {
+        let rate = |s: &[u8]| parse_heartbeat_rate(Some(Escaped::new(s)));
+        assert!(matches!(rate(b"3"), HeartbeatRate::Secs(3)));
+        assert!(matches!(rate(b""), HeartbeatRate::Refresh));
+        assert!(matches!(rate(b"-1"), HeartbeatRate::Invalid(c) if c.as_str() == "-1"));
+        assert!(matches!(rate(b"99999999999"), HeartbeatRate::Invalid(_)));
+        let codec = |s: &[u8]| parse_accept_codec(crate::MetaView::new(s));
+        assert_eq!(codec(b"X-Accept-Body-Codec=115"), 115);
+        assert_eq!(codec(b"X-Accept-Body-Codec=1150"), 0);
+        assert_eq!(codec(b"X-Accept-Body-Codec=300"), 0);
+        assert_eq!(codec(b"X-Accept-Body-Codec=j"), 0);
+    }
+}
