@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q --release -p teleport-cli
-teleport=target/release/teleport
+teleport="${CARGO_TARGET_DIR:-target}/release/teleport"
 
 # CALL /math/add [1,2,3,4,5]; its REPLY 15; an error REPLY 1234 "bad thing".
 frames='0000002800013101092f6d6174682f6164640006636f64653d3000006a5b312c322c332c342c355d
