@@ -645,18 +645,7 @@ impl<S: Storage, R: Routes> Connection<S, R> {
         if self.outbound.len() >= self.config.max_outbound_calls || self.outbound.is_full() {
             return Err(SendError::TooManyCalls);
         }
-        let seq = self.peek_seq();
-        let repr = MessageRepr {
-            seq,
-            mtype: Mtype::Call,
-            service_method,
-            status: StatusRef::OK,
-            meta: &msg.meta,
-            body_codec: msg.body_codec,
-            body: msg.body,
-        };
-        self.out.write(&self.router, None, &repr, 0, msg.xfer)?;
-        self.commit_seq(seq);
+        let seq = self.send_request(Mtype::Call, service_method, &msg)?;
         let deadline = msg.timeout.or(self.config.context_age).map(|t| now + t);
         self.track_call(seq, deadline, false);
         self.last_activity = now;
@@ -672,18 +661,7 @@ impl<S: Storage, R: Routes> Connection<S, R> {
     ) -> Result<Seq, SendError> {
         self.set_now(now);
         self.check_can_start()?;
-        let seq = self.peek_seq();
-        let repr = MessageRepr {
-            seq,
-            mtype: Mtype::Push,
-            service_method,
-            status: StatusRef::OK,
-            meta: &msg.meta,
-            body_codec: msg.body_codec,
-            body: msg.body,
-        };
-        self.out.write(&self.router, None, &repr, 0, msg.xfer)?;
-        self.commit_seq(seq);
+        let seq = self.send_request(Mtype::Push, service_method, &msg)?;
         self.last_activity = now;
         Ok(seq)
     }
@@ -761,18 +739,7 @@ impl<S: Storage, R: Routes> Connection<S, R> {
         if self.auth != AuthState::BearerIdle {
             return Err(SendError::AuthState);
         }
-        let seq = self.peek_seq();
-        let repr = MessageRepr {
-            seq,
-            mtype: Mtype::AuthCall,
-            service_method: "",
-            status: StatusRef::OK,
-            meta: &msg.meta,
-            body_codec: msg.body_codec,
-            body: msg.body,
-        };
-        self.out.write(&self.router, None, &repr, 0, msg.xfer)?;
-        self.commit_seq(seq);
+        let seq = self.send_request(Mtype::AuthCall, "", &msg)?;
         self.auth = AuthState::BearerWaiting;
         Ok(seq)
     }
@@ -939,6 +906,28 @@ impl<S: Storage, R: Routes> Connection<S, R> {
 
     fn commit_seq(&mut self, seq: Seq) {
         self.next_seq = seq.0;
+    }
+
+    /// Queue a CALL, PUSH or AUTH_CALL under the next seq.
+    fn send_request<Me: MetaText>(
+        &mut self,
+        mtype: Mtype,
+        service_method: &str,
+        msg: &Outgoing<'_, Me>,
+    ) -> Result<Seq, SendError> {
+        let seq = self.peek_seq();
+        let repr = MessageRepr {
+            seq,
+            mtype,
+            service_method,
+            status: StatusRef::OK,
+            meta: &msg.meta,
+            body_codec: msg.body_codec,
+            body: msg.body,
+        };
+        self.out.write(&self.router, None, &repr, 0, msg.xfer)?;
+        self.commit_seq(seq);
+        Ok(seq)
     }
 
     fn track_call(&mut self, seq: Seq, deadline: Option<Instant>, heartbeat: bool) {

@@ -301,16 +301,7 @@ impl<H> Routes for Router<H> {
                 .get(i as usize)
                 .map(|r| (RouteId::Route(i), &r.handler));
         }
-        match kind {
-            RouteKind::Call => self
-                .unknown_call
-                .as_ref()
-                .map(|h| (RouteId::UnknownCall, h)),
-            RouteKind::Push => self
-                .unknown_push
-                .as_ref()
-                .map(|h| (RouteId::UnknownPush, h)),
-        }
+        super::fallback(kind, &self.unknown_call, &self.unknown_push)
     }
 
     fn handler(&self, id: RouteId) -> Option<&H> {

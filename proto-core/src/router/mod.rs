@@ -124,6 +124,18 @@ impl Routes for NoRoutes {
     }
 }
 
+/// The unknown-call or unknown-push fallback, as [`Routes::find`] returns it.
+pub(crate) fn fallback<'h, H>(
+    kind: RouteKind,
+    unknown_call: &'h Option<H>,
+    unknown_push: &'h Option<H>,
+) -> Option<(RouteId, &'h H)> {
+    match kind {
+        RouteKind::Call => unknown_call.as_ref().map(|h| (RouteId::UnknownCall, h)),
+        RouteKind::Push => unknown_push.as_ref().map(|h| (RouteId::UnknownPush, h)),
+    }
+}
+
 /// `path` starts with `prefix` (ASCII case folded when asked); the rest.
 pub(crate) fn strip_prefix<'p>(path: &'p str, prefix: &str, ignore_case: bool) -> Option<&'p str> {
     let head = path.get(..prefix.len())?;

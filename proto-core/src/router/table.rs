@@ -171,16 +171,7 @@ impl<H> Routes for StaticRouter<'_, H> {
         if let Some((i, r)) = found {
             return Some((RouteId::Route(i as u32), &r.handler));
         }
-        match kind {
-            RouteKind::Call => self
-                .unknown_call
-                .as_ref()
-                .map(|h| (RouteId::UnknownCall, h)),
-            RouteKind::Push => self
-                .unknown_push
-                .as_ref()
-                .map(|h| (RouteId::UnknownPush, h)),
-        }
+        super::fallback(kind, &self.unknown_call, &self.unknown_push)
     }
 
     fn handler(&self, route: RouteId) -> Option<&H> {
