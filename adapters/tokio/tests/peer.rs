@@ -1,0 +1,463 @@
+//! Peer and Session over loopback TCP, a unix socket and TLS.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde_json::json;
+use teleport_tokio::{
+    Addr, Ctx, Network, Peer, PeerConfig, Raw, Router, Status, StatusRef, WithMeta,
+    call_controller, codec,
+};
+use tokio::sync::mpsc;
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+/// Logs to the test output when `RUST_LOG` is set (e.g. `RUST_LOG=teleport=debug`).
+fn init_log() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .with_ansi(false)
+        .try_init();
+}
+
+fn server_config() -> PeerConfig {
+    init_log();
+    PeerConfig {
+        listen_address: "127.0.0.1:0".into(),
+        ..PeerConfig::default()
+    }
+}
+
+struct Math;
+
+impl Math {
+    async fn add(&self, ctx: Ctx, nums: Vec<i64>) -> Result<i64, Status> {
+        if let Some(author) = ctx.query_value("author") {
+            assert_eq!(author, "ann");
+        }
+        Ok(nums.iter().sum())
+    }
+}
+
+/// Routes used by most tests. Pushes the server receives go to `pushes`.
+fn server_router(pushes: mpsc::UnboundedSender<String>) -> Router {
+    let mut r = Router::new();
+    call_controller!(r, Math = Arc::new(Math), [add]).unwrap();
+    r.call(
+        "/home/test",
+        |ctx: Ctx, arg: serde_json::Value| async move {
+            // Push back to the caller before replying, as Teleport's example does.
+            ctx.session()
+                .push("/push/test", &json!({"your_id": ctx.meta_value("peer_id")}))
+                .await?;
+            Ok(WithMeta::new(json!({"arg": arg})).meta("served", "yes"))
+        },
+    )
+    .unwrap();
+    r.call("/err/fail", |_ctx: Ctx, _: Raw| async move {
+        Err::<(), _>(Status::new(1234, "bad thing").with_cause("cause text"))
+    })
+    .unwrap();
+    r.call("/slow/sleep", |_ctx: Ctx, ms: u64| async move {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        Ok(ms)
+    })
+    .unwrap();
+    r.call("/call/back", |ctx: Ctx, n: i64| async move {
+        // Call the caller during a call.
+        let doubled: i64 = ctx.session().call("/client/double", &n).await?.decode()?;
+        Ok(doubled + 1)
+    })
+    .unwrap();
+    r.push("/echo/push", move |_ctx: Ctx, text: String| {
+        let pushes = pushes.clone();
+        async move {
+            let _ = pushes.send(text);
+        }
+    })
+    .unwrap();
+    r
+}
+
+fn client_router(pushes: mpsc::UnboundedSender<serde_json::Value>) -> Router {
+    let mut r = Router::new();
+    r.push("/push/test", move |_ctx: Ctx, v: serde_json::Value| {
+        let pushes = pushes.clone();
+        async move {
+            let _ = pushes.send(v);
+        }
+    })
+    .unwrap();
+    r.call(
+        "/client/double",
+        |_ctx: Ctx, n: i64| async move { Ok(n * 2) },
+    )
+    .unwrap();
+    r
+}
+
+async fn exercise(server_addr: &str, network: Network) {
+    let (stx, mut srx) = mpsc::unbounded_channel();
+    let server = Peer::new(
+        PeerConfig {
+            network,
+            listen_address: server_addr.into(),
+            ..PeerConfig::default()
+        },
+        server_router(stx),
+    );
+    let bound = server.listen().await.unwrap();
+    let dial_to = match &bound.addr {
+        Addr::Tcp(a) => a.to_string(),
+        Addr::Unix(p) => p.display().to_string(),
+    };
+    let (ctx, mut crx) = mpsc::unbounded_channel();
+    let client = Peer::new(
+        PeerConfig {
+            network,
+            ..PeerConfig::default()
+        },
+        client_router(ctx),
+    );
+    let session = client.dial(&dial_to).await.unwrap();
+
+    let sum: i64 = session
+        .call("/math/add?author=ann", &[1, 2, 3, 4, 5])
+        .await
+        .unwrap()
+        .decode()
+        .unwrap();
+    assert_eq!(sum, 15);
+
+    let reply = session
+        .call("/home/test", &json!({"author": "andeya"}))
+        .meta("peer_id", "110")
+        .xfer(b"g")
+        .await
+        .unwrap();
+    assert_eq!(reply.meta.get("served"), Some("yes"));
+    assert_eq!(
+        reply.decode::<serde_json::Value>().unwrap(),
+        json!({"arg": {"author": "andeya"}})
+    );
+    let pushed = tokio::time::timeout(LIMIT, crx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(pushed, json!({"your_id": "110"}));
+
+    let err = session.call("/err/fail", &()).await.unwrap_err();
+    assert_eq!(err, Status::new(1234, "bad thing").with_cause("cause text"));
+
+    let err = session.call("/no/such", &1).await.unwrap_err();
+    assert_eq!(err.code, StatusRef::NOT_FOUND.code);
+
+    // The server calls back into the client during a call.
+    let v: i64 = session
+        .call("/call/back", &20)
+        .await
+        .unwrap()
+        .decode()
+        .unwrap();
+    assert_eq!(v, 41);
+
+    // Client → server push.
+    session.push("/echo/push", "hello").await.unwrap();
+    let got = tokio::time::timeout(LIMIT, srx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, "hello");
+
+    // Server → client push through the registry (broadcast).
+    assert_eq!(server.count_sessions(), 1);
+    assert_eq!(server.broadcast("/push/test", &json!({"b": 1})).await, 1);
+    let got = tokio::time::timeout(LIMIT, crx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, json!({"b": 1}));
+
+    session.close();
+    assert_eq!(
+        tokio::time::timeout(LIMIT, session.closed()).await.unwrap(),
+        teleport_tokio::CloseReason::Drained
+    );
+    server.shutdown(Duration::from_secs(1)).await;
+    assert_eq!(server.count_sessions(), 0);
+}
+
+#[tokio::test]
+async fn calls_and_pushes_both_ways_over_tcp() {
+    exercise("127.0.0.1:0", Network::Tcp).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_and_pushes_both_ways_over_tcp_multi_thread() {
+    exercise("127.0.0.1:0", Network::Tcp4).await;
+}
+
+#[tokio::test]
+async fn calls_and_pushes_both_ways_over_unix_socket() {
+    let dir = std::env::temp_dir().join(format!("teleport-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("peer.sock");
+    exercise(path.to_str().unwrap(), Network::Unix).await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousands_of_concurrent_calls_on_one_session() {
+    let (stx, _srx) = mpsc::unbounded_channel();
+    let server = Peer::new(server_config(), server_router(stx));
+    let bound = server.listen().await.unwrap();
+    let client = Peer::new(PeerConfig::default(), Router::new());
+    let session = client.dial(&bound.addr.to_string()).await.unwrap();
+    const N: i64 = 5000;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..N {
+        let s = session.clone();
+        // Half of them sleep so that thousands are in flight at once.
+        tasks.spawn(async move {
+            if i % 2 == 0 {
+                s.call("/slow/sleep", &50u64).await.map(|_| 0)
+            } else {
+                s.call("/math/add", &[i, 1]).await?.decode::<i64>()
+            }
+        });
+    }
+    let mut total = 0i64;
+    let collect = async {
+        while let Some(r) = tasks.join_next().await {
+            total += r.unwrap().unwrap();
+        }
+    };
+    tokio::time::timeout(LIMIT, collect).await.unwrap();
+    let expected: i64 = (0..N).filter(|i| i % 2 == 1).map(|i| i + 1).sum();
+    assert_eq!(total, expected);
+    let stats = session.stats().unwrap();
+    assert!(stats.frames_out >= N as u64, "{stats:?}");
+    server.shutdown(Duration::from_secs(1)).await;
+}
+
+#[tokio::test]
+async fn per_call_timeout_and_context_age() {
+    let (stx, _srx) = mpsc::unbounded_channel();
+    let server = Peer::new(server_config(), server_router(stx));
+    let bound = server.listen().await.unwrap();
+    let client = Peer::new(
+        PeerConfig {
+            default_context_age: Some(Duration::from_millis(300)),
+            ..PeerConfig::default()
+        },
+        Router::new(),
+    );
+    let session = client.dial(&bound.addr.to_string()).await.unwrap();
+    let started = std::time::Instant::now();
+    let err = session
+        .call("/slow/sleep", &5_000u64)
+        .timeout(Duration::from_millis(100))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, StatusRef::HANDLE_TIMEOUT.code);
+    assert!(started.elapsed() < Duration::from_secs(4));
+    // The default context age applies when the call sets no timeout.
+    let err = session.call("/slow/sleep", &5_000u64).await.unwrap_err();
+    assert_eq!(err.code, StatusRef::HANDLE_TIMEOUT.code);
+    // The session is still fine afterwards.
+    let ms: u64 = session
+        .call("/slow/sleep", &1u64)
+        .await
+        .unwrap()
+        .decode()
+        .unwrap();
+    assert_eq!(ms, 1);
+    server.shutdown(Duration::ZERO).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_finishes_calls_in_flight() {
+    let (stx, _srx) = mpsc::unbounded_channel();
+    let server = Peer::new(server_config(), server_router(stx));
+    let bound = server.listen().await.unwrap();
+    let client = Peer::new(PeerConfig::default(), Router::new());
+    let session = client.dial(&bound.addr.to_string()).await.unwrap();
+    let done = Arc::new(AtomicUsize::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let s = session.clone();
+        let done = done.clone();
+        tasks.spawn(async move {
+            let ms: u64 = s.call("/slow/sleep", &300u64).await?.decode()?;
+            done.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, Status>(ms)
+        });
+    }
+    // Let the calls reach the server, then shut it down.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::time::timeout(LIMIT, server.shutdown(Duration::from_secs(5)))
+        .await
+        .unwrap();
+    while let Some(r) = tasks.join_next().await {
+        assert_eq!(r.unwrap().unwrap(), 300);
+    }
+    assert_eq!(done.load(Ordering::SeqCst), 50);
+    assert_eq!(server.count_sessions(), 0);
+    // New connections are refused after shutdown.
+    let again = client
+        .dial_with(
+            &bound.addr.to_string(),
+            teleport_tokio::DialOptions {
+                timeout: Some(Duration::from_secs(2)),
+                ..Default::default()
+            },
+        )
+        .await;
+    match again {
+        Err(s) => assert_eq!(s.code, StatusRef::DIAL_FAILED.code),
+        Ok(s) => {
+            // The socket may still accept in the kernel backlog; it must not serve.
+            assert!(s.call("/math/add", &[1]).await.is_err());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_redials_after_server_restart() {
+    let (stx, _srx) = mpsc::unbounded_channel();
+    let server = Peer::new(server_config(), server_router(stx.clone()));
+    let bound = server.listen().await.unwrap();
+    let addr = bound.addr.to_string();
+    let client = Peer::new(
+        PeerConfig {
+            redial_times: 100,
+            redial_interval: Duration::from_millis(50),
+            ..PeerConfig::default()
+        },
+        Router::new(),
+    );
+    let session = client.dial(&addr).await.unwrap();
+    let v: i64 = session
+        .call("/math/add", &[1, 2])
+        .await
+        .unwrap()
+        .decode()
+        .unwrap();
+    assert_eq!(v, 3);
+
+    server.shutdown(Duration::from_millis(200)).await;
+    // While the server is gone, calls fail promptly with a connection status.
+    let started = std::time::Instant::now();
+    let err = tokio::time::timeout(LIMIT, session.call("/math/add", &[1]))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        [StatusRef::CONN_CLOSED.code].contains(&err.code),
+        "unexpected status {err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+
+    // Same port, new server.
+    let server2 = Peer::new(
+        PeerConfig {
+            listen_address: addr.clone(),
+            ..PeerConfig::default()
+        },
+        server_router(stx),
+    );
+    server2.listen().await.unwrap();
+    let wait_up = async {
+        while !session.health() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(LIMIT, wait_up).await.unwrap();
+    let v: i64 = session
+        .call("/math/add", &[2, 3])
+        .await
+        .unwrap()
+        .decode()
+        .unwrap();
+    assert_eq!(v, 5);
+    assert_eq!(server2.count_sessions(), 1);
+    session.close();
+    server2.shutdown(Duration::from_secs(1)).await;
+}
+
+#[tokio::test]
+async fn unknown_routes_and_accept_codec() {
+    let mut r = Router::new();
+    r.call("/plain", |_ctx: Ctx, s: String| async move {
+        Ok(format!("{s}!"))
+    })
+    .unwrap();
+    let server = Peer::new(server_config(), r);
+    let bound = server.listen().await.unwrap();
+    let client = Peer::new(PeerConfig::default(), Router::new());
+    let session = client.dial(&bound.addr.to_string()).await.unwrap();
+    let err = session.call("/missing", &1).await.unwrap_err();
+    assert_eq!(err, StatusRef::NOT_FOUND.to_owned());
+    // JSON in, plain text out, because the caller asked for it.
+    let reply = session
+        .call("/plain", "hi")
+        .accept_codec(codec::id::PLAIN)
+        .await
+        .unwrap();
+    assert_eq!(reply.codec, codec::id::PLAIN);
+    assert_eq!(&reply.body[..], b"hi!");
+    // A body the handler cannot bind gets 400.
+    let err = session
+        .call("/plain", &Raw::new(codec::id::JSON, &b"{not json"[..]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, StatusRef::BAD_MESSAGE.code);
+    server.shutdown(Duration::ZERO).await;
+}
+
+#[tokio::test]
+async fn tls_round_trip() {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let cert_pem = cert.cert.pem();
+    let key_pem = cert.key_pair.serialize_pem();
+    let tls = teleport_tokio::tls::server_config_from_pem(cert_pem.as_bytes(), key_pem.as_bytes())
+        .unwrap();
+    let (stx, _srx) = mpsc::unbounded_channel();
+    let server = Peer::new(server_config(), server_router(stx));
+    server.set_tls_server(tls);
+    let bound = server.listen().await.unwrap();
+
+    let client = Peer::new(PeerConfig::default(), Router::new());
+    let opts = teleport_tokio::DialOptions {
+        tls: Some(
+            teleport_tokio::tls::ClientTls::from_ca_pem(cert_pem.as_bytes(), "localhost").unwrap(),
+        ),
+        ..Default::default()
+    };
+    let session = client
+        .dial_with(&bound.addr.to_string(), opts)
+        .await
+        .unwrap();
+    let v: i64 = session
+        .call("/math/add", &[40, 2])
+        .await
+        .unwrap()
+        .decode()
+        .unwrap();
+    assert_eq!(v, 42);
+
+    // A plain-text client does not get an answer from the TLS server.
+    let plain = Peer::new(
+        PeerConfig {
+            default_context_age: Some(Duration::from_millis(500)),
+            ..PeerConfig::default()
+        },
+        Router::new(),
+    );
+    if let Ok(s) = plain.dial(&bound.addr.to_string()).await {
+        assert!(s.call("/math/add", &[1]).await.is_err());
+    }
+    server.shutdown(Duration::ZERO).await;
+}
