@@ -1,6 +1,8 @@
 //! Shared pieces of the benchmarks: the benchmark message of the Teleport
 //! benchmark (`shared/bench/benchmark.proto`, proto2) and its frames.
 
+pub mod e2e;
+
 use bytes::BytesMut;
 use teleport_core::frame::DEFAULT_FRAME_LIMIT;
 use teleport_core::{Message, Mtype, Seq, codec, xfer::XferFilters};
