@@ -254,9 +254,9 @@ impl Row {
             self.received,
             self.received_ok,
             self.allocs_per_call
-                .map_or("-".into(), |a| format!("{a:.1}")),
+                .map_or_else(|| "-".into(), |a| format!("{a:.1}")),
             self.server_peak_rss_kib
-                .map_or("-".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0)),
+                .map_or_else(|| "-".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0)),
         )
     }
 }
@@ -286,7 +286,8 @@ pub async fn run(opts: &LoadOptions) -> Result<Row, Status> {
     let go = Arc::new(tokio::sync::Barrier::new(c + 1));
     let done = Arc::new(AtomicU64::new(0));
     let mut tasks = tokio::task::JoinSet::new();
-    for session in sessions.iter().cloned() {
+    for session in &sessions {
+        let session = session.clone();
         let (arg, ready, go, done) = (arg.clone(), ready.clone(), go.clone(), done.clone());
         let check_field = !opts.socket_layer;
         tasks.spawn(async move {

@@ -1,4 +1,5 @@
-//! `teleport`: a command-line tool for Teleport (eRPC) frames.
+//! `teleport`: a command-line tool for Teleport (eRPC): decode and encode
+//! frames, call and listen to live peers, benchmark them.
 
 use std::io::{self, Read, Write};
 use std::process::ExitCode;
@@ -6,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod frame_json;
+mod net;
 
 /// Tools for the Teleport (eRPC) wire protocol.
 #[derive(Parser)]
@@ -26,6 +28,13 @@ enum Command {
         #[arg(long, default_value_t = teleport_core::frame::DEFAULT_FRAME_LIMIT)]
         limit: u32,
     },
+    /// Call a service method on a live peer and print the reply body (or the
+    /// status, with exit code 1).
+    Call(net::CallArgs),
+    /// Dial a peer and print every push it sends until interrupted.
+    Listen(net::ListenArgs),
+    /// Run the end-to-end benchmark (BENCH.md) against ADDR, or serve it.
+    Bench(net::BenchArgs),
     /// Read JSON lines (as printed by `decode`) from stdin and write frames.
     Encode {
         /// Write hex text, one frame per line, instead of raw bytes.
@@ -42,6 +51,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Decode { hex, limit } => decode(hex, limit),
         Command::Encode { hex, limit } => encode(hex, limit),
+        Command::Call(args) => return net::call(&args),
+        Command::Listen(args) => return net::listen(&args),
+        Command::Bench(args) => return net::bench(&args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -20,6 +20,9 @@ use crate::session::{CallSlot, Inner, Reply, Session, Shared, call_key};
 const READ_BURST: usize = 16;
 /// Rounds per wake before yielding to the executor.
 const ROUNDS: usize = 64;
+/// How long a closed connection may try to flush its last frames to a peer
+/// that does not read, before the transport is dropped.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A handler invocation collected under the lock, run after it is released.
 struct Job {
@@ -35,6 +38,7 @@ pub(crate) async fn drive<R: Runtime>(rt: &R, shared: &Arc<Shared>, mut io: BoxI
     let mut jobs: Vec<Job> = Vec::new();
     let mut need_flush = false;
     let mut write_failed = false;
+    let mut closed_at: Option<teleport_core::Instant> = None;
     let reason = std::future::poll_fn(|cx| {
         for _ in 0..ROUNDS {
             let mut progressed = false;
@@ -121,8 +125,12 @@ pub(crate) async fn drive<R: Runtime>(rt: &R, shared: &Arc<Shared>, mut io: BoxI
             }
 
             let conn = conn_of(inner);
+            if conn.state() == State::Closed && closed_at.is_none() {
+                closed_at = Some(now);
+            }
+            let linger_over = closed_at.is_some_and(|t| now >= t + LINGER);
             let done = conn.is_finished()
-                || (write_failed && conn.state() == State::Closed);
+                || (conn.state() == State::Closed && (write_failed || linger_over));
             if done {
                 let reason = conn.close_reason().unwrap_or(CloseReason::Local);
                 drop(guard);
@@ -130,7 +138,7 @@ pub(crate) async fn drive<R: Runtime>(rt: &R, shared: &Arc<Shared>, mut io: BoxI
                 return Poll::Ready(reason);
             }
 
-            match conn.poll_timeout() {
+            match conn.poll_timeout().or_else(|| closed_at.map(|t| t + LINGER)) {
                 Some(at) => {
                     if timer_at != Some(at) {
                         timer.reset(rt::to_std(at));
@@ -165,8 +173,13 @@ pub(crate) async fn drive<R: Runtime>(rt: &R, shared: &Arc<Shared>, mut io: BoxI
         Poll::Pending
     })
     .await;
-    // Best effort: say goodbye to the transport.
-    let _ = std::future::poll_fn(|cx| Pin::new(&mut io).poll_close(cx)).await;
+    // Best effort: say goodbye to the transport (TLS close_notify), briefly.
+    let goodbye = std::future::poll_fn(|cx| Pin::new(&mut io).poll_close(cx));
+    let _ = rt::race(goodbye, async {
+        rt::sleep(rt, LINGER).await;
+        Ok(())
+    })
+    .await;
     reason
 }
 
@@ -272,9 +285,16 @@ fn outcome_result(seq: teleport_core::Seq, outcome: &Outcome<'_>) -> Result<Repl
 /// Start each handler; one that finishes at once never costs a task.
 fn run_jobs<R: Runtime>(rt: &R, cx: &mut Context<'_>, jobs: &mut Vec<Job>) {
     for job in jobs.drain(..) {
-        let mut fut = (job.handler.0)(job.ctx);
-        if fut.as_mut().poll(cx).is_pending() {
-            rt.spawn(fut);
+        // A panicking handler must not take the connection's IO down with
+        // it; dropping its future answers the caller with 500.
+        let first_poll = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut fut = (job.handler.0)(job.ctx);
+            fut.as_mut().poll(cx).is_pending().then_some(fut)
+        }));
+        match first_poll {
+            Ok(None) => {}
+            Ok(Some(fut)) => rt.spawn(fut),
+            Err(_) => tracing::error!(target: "teleport", "a handler panicked"),
         }
     }
 }

@@ -171,6 +171,7 @@ impl Ctx {
             data: self.data.clone(),
             method: self.method.clone(),
             started: self.started,
+            done: false,
         }
     }
 }
@@ -189,10 +190,34 @@ struct Replier {
     data: Bytes,
     method: Range<usize>,
     started: std::time::Instant,
+    /// Set once a reply went out (or could not); a replier dropped before
+    /// that (a handler that panicked or was cancelled) answers 500.
+    done: bool,
+}
+
+impl Drop for Replier {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let mut inner = self.session.0.lock();
+        if inner.generation != self.generation {
+            return;
+        }
+        if let Some(conn) = inner.conn.as_mut() {
+            let status =
+                StatusRef::INTERNAL_SERVER_ERROR.with_cause("handler ended without a reply");
+            let msg = teleport_core::conn::Outgoing::new(0, &[]);
+            if conn.reply(self.seq, status, msg, crate::rt::now()).is_ok() {
+                inner.wake_io();
+            }
+        }
+        tracing::error!(target: "teleport", "handler for seq={} from {} ended without a reply", self.seq, self.session.peer_addr());
+    }
 }
 
 impl Replier {
-    async fn send<R: Body>(self, result: Result<R, Status>) {
+    async fn send<R: Body>(mut self, result: Result<R, Status>) {
         let this = &self;
         let code = std::future::poll_fn(move |cx| {
             let shared = &this.session.0;
@@ -235,7 +260,7 @@ impl Replier {
                 }
                 Err(e) => match send_error_status(e) {
                     None => {
-                        inner.space_waiters.push(cx.waker().clone());
+                        crate::peer::push_waker(&mut inner.space_waiters, cx.waker());
                         inner.wake_io();
                         std::task::Poll::Pending
                     }
@@ -247,6 +272,7 @@ impl Replier {
             }
         })
         .await;
+        self.done = true;
         let method = std::str::from_utf8(&self.data[self.method.clone()]).unwrap_or_default();
         log_message(
             &self.session.0.config,

@@ -44,13 +44,21 @@ impl Signal {
             if self.is_set() {
                 return Poll::Ready(());
             }
-            lock(&self.waiters).push(cx.waker().clone());
+            push_waker(&mut lock(&self.waiters), cx.waker());
             if self.is_set() {
                 return Poll::Ready(());
             }
             Poll::Pending
         })
         .await;
+    }
+}
+
+/// Remember `waker` unless an equivalent one is already waiting, so
+/// re-polled waits do not grow the list.
+pub(crate) fn push_waker(list: &mut Vec<Waker>, waker: &Waker) {
+    if !list.iter().any(|w| w.will_wake(waker)) {
+        list.push(waker.clone());
     }
 }
 
@@ -82,12 +90,23 @@ impl Registry {
         map.insert(id, session.clone());
     }
 
-    pub(crate) fn rename(&self, old: &str, new: String, session: &Session) {
+    /// Re-key `session` from `old` to `new`; returns the id it got (a taken
+    /// id gets a `#n` suffix, as on insert).
+    pub(crate) fn rename(&self, old: &str, new: String, session: &Session) -> String {
         let mut map = lock(&self.map);
-        if map.get(old).is_some_and(|s| s.same(session)) {
-            map.remove(old);
+        if !map.get(old).is_some_and(|s| s.same(session)) {
+            // Finished (or never registered): nothing to re-key.
+            return new;
         }
-        map.insert(new, session.clone());
+        map.remove(old);
+        let mut id = new.clone();
+        let mut n = 1;
+        while map.contains_key(&id) {
+            n += 1;
+            id = format!("{new}#{n}");
+        }
+        map.insert(id.clone(), session.clone());
+        id
     }
 
     fn remove(&self, session: &Session) {
@@ -116,7 +135,7 @@ impl Registry {
             if self.len() == 0 {
                 return Poll::Ready(());
             }
-            lock(&self.left).push(cx.waker().clone());
+            push_waker(&mut lock(&self.left), cx.waker());
             if self.len() == 0 {
                 return Poll::Ready(());
             }
@@ -451,9 +470,14 @@ impl<R: Runtime> Peer<R> {
         let config = &self.inner.config;
         loop {
             let reason = crate::driver::drive(&self.inner.rt, &session.0, io).await;
+            // Closes we asked for, or that a redial would only repeat.
             let wanted = matches!(
                 reason,
-                CloseReason::Local | CloseReason::Drained | CloseReason::DrainTimeout
+                CloseReason::Local
+                    | CloseReason::Drained
+                    | CloseReason::DrainTimeout
+                    | CloseReason::Rejected(_)
+                    | CloseReason::AuthFailed { .. }
             );
             if wanted || config.redial_times == 0 || self.stop_redial(session) {
                 return reason;
@@ -488,6 +512,10 @@ impl<R: Runtime> Peer<R> {
             };
             io = new_io;
             let mut inner = session.0.lock();
+            if inner.closing || self.inner.shutdown.is_set() {
+                // Closed while the dial was in flight.
+                return reason;
+            }
             inner.generation = inner.generation.wrapping_add(1);
             inner.conn = Some(self.new_conn(Role::Client));
             inner.redialing = false;
@@ -538,7 +566,7 @@ impl<R: Runtime> Peer<R> {
         for s in self.inner.registry.all() {
             s.close_with(Some(drain));
         }
-        let grace = drain + Duration::from_secs(1);
+        let grace = drain.saturating_add(Duration::from_secs(1));
         let drained = rt::race(
             async {
                 self.inner.registry.wait_empty().await;

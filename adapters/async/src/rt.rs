@@ -208,7 +208,10 @@ pub fn to_std(t: teleport_core::Instant) -> std::time::Instant {
 
 /// A future that boxes nothing and is `Send`; used for redial sleeps.
 pub(crate) async fn sleep<R: Runtime>(rt: &R, d: Duration) {
-    rt.timer(std::time::Instant::now() + d).await;
+    let now = std::time::Instant::now();
+    let far = now + Duration::from_secs(86_400 * 365);
+    rt.timer(now.checked_add(d).map_or(far, |t| t.min(far)))
+        .await;
 }
 
 /// Poll two futures; the first to finish wins.

@@ -135,10 +135,12 @@ impl Session {
     /// Rename the session; the peer's registry follows.
     pub fn set_id(&self, id: impl Into<String>) {
         let id = id.into();
-        let old = std::mem::replace(&mut self.0.lock().id, id.clone());
-        if let Some(reg) = self.0.registry.upgrade() {
-            reg.rename(&old, id, self);
-        }
+        let old = self.id();
+        let id = match self.0.registry.upgrade() {
+            Some(reg) => reg.rename(&old, id, self),
+            None => id,
+        };
+        self.0.lock().id = id;
     }
 
     /// The remote address.
@@ -210,7 +212,7 @@ impl Session {
             if let Some(reason) = inner.finished {
                 return Poll::Ready(reason);
             }
-            inner.close_waiters.push(cx.waker().clone());
+            crate::peer::push_waker(&mut inner.close_waiters, cx.waker());
             Poll::Pending
         })
         .await
@@ -298,7 +300,7 @@ impl<'a, A: Body + ?Sized> Request<'a, A> {
             Err(e) => match send_error_status(e) {
                 Some(status) => Poll::Ready(Err(status)),
                 None => {
-                    inner.space_waiters.push(cx.waker().clone());
+                    crate::peer::push_waker(&mut inner.space_waiters, cx.waker());
                     inner.wake_io();
                     Poll::Pending
                 }

@@ -418,6 +418,33 @@ async fn unknown_routes_and_accept_codec() {
 }
 
 #[tokio::test]
+async fn a_panicking_handler_answers_500_and_the_session_lives_on() {
+    let mut r = Router::new();
+    r.call("/boom", |_ctx: Ctx, at_once: bool| async move {
+        if !at_once {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("handler bug");
+        #[allow(unreachable_code)]
+        Ok(0)
+    })
+    .unwrap();
+    r.call("/ok", |_ctx: Ctx, n: i64| async move { Ok(n) })
+        .unwrap();
+    let server = Peer::new(server_config(), r);
+    let bound = server.listen().await.unwrap();
+    let client = Peer::new(PeerConfig::default(), Router::new());
+    let session = client.dial(&bound.addr.to_string()).await.unwrap();
+    for at_once in [true, false] {
+        let err = session.call("/boom", &at_once).await.unwrap_err();
+        assert_eq!(err.code, StatusRef::INTERNAL_SERVER_ERROR.code);
+    }
+    let n: i64 = session.call("/ok", &7).await.unwrap().decode().unwrap();
+    assert_eq!(n, 7);
+    server.shutdown(Duration::ZERO).await;
+}
+
+#[tokio::test]
 async fn tls_round_trip() {
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     let cert_pem = cert.cert.pem();
