@@ -339,6 +339,19 @@ impl<R: Runtime> Peer<R> {
         self.serve_boxed(Box::new(io), remote)
     }
 
+    /// Run a client session over a connection you made yourself (any
+    /// transport). It is not redialed: the peer cannot know how.
+    pub fn client_conn(&self, io: impl rt::Transport, remote: Addr) -> Session {
+        let session = self.new_session(Role::Client, remote);
+        let peer = self.clone();
+        let s = session.clone();
+        self.inner.rt.spawn(async move {
+            let reason = crate::driver::drive(&peer.inner.rt, &s.0, Box::new(io)).await;
+            peer.finish(&s, reason);
+        });
+        session
+    }
+
     fn serve_boxed(&self, io: BoxIo, remote: Addr) -> Session {
         let session = self.new_session(Role::Server, remote);
         tracing::info!(target: "teleport", "accepted session {}", session.peer_addr());

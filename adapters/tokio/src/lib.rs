@@ -214,6 +214,15 @@ pub fn serve_tokio_io(
     peer.serve_conn(Compat(io), remote)
 }
 
+/// Run a client session over any tokio stream you connected yourself.
+pub fn client_tokio_io(
+    peer: &Peer,
+    io: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+    remote: Addr,
+) -> Session {
+    peer.client_conn(Compat(io), remote)
+}
+
 /// Resolve on SIGINT (Ctrl-C) or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {

@@ -445,6 +445,43 @@ async fn a_panicking_handler_answers_500_and_the_session_lives_on() {
 }
 
 #[tokio::test]
+async fn sessions_over_a_transport_you_bring() {
+    // An in-memory pipe instead of a socket: serve_conn on one end, a client
+    // session on the other.
+    let (a, b) = tokio::io::duplex(4096);
+    let (stx, mut srx) = mpsc::unbounded_channel();
+    let server = Peer::new(PeerConfig::default(), server_router(stx));
+    let (ctx, mut crx) = mpsc::unbounded_channel();
+    let client = Peer::new(PeerConfig::default(), client_router(ctx));
+    let here = Addr::Unix("duplex".into());
+    teleport_tokio::serve_tokio_io(&server, a, here.clone());
+    let session = teleport_tokio::client_tokio_io(&client, b, here);
+    let sum: i64 = session
+        .call("/math/add", &[2, 2])
+        .await
+        .unwrap()
+        .decode()
+        .unwrap();
+    assert_eq!(sum, 4);
+    session.push("/echo/push", "over a pipe").await.unwrap();
+    assert_eq!(srx.recv().await.unwrap(), "over a pipe");
+    let v: i64 = session
+        .call("/call/back", &1)
+        .await
+        .unwrap()
+        .decode()
+        .unwrap();
+    assert_eq!(v, 3);
+    assert_eq!(server.broadcast("/push/test", &json!(1)).await, 1);
+    assert_eq!(crx.recv().await.unwrap(), json!(1));
+    session.close();
+    tokio::time::timeout(LIMIT, session.closed()).await.unwrap();
+    tokio::time::timeout(LIMIT, server.shutdown(Duration::from_secs(1)))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
 async fn tls_round_trip() {
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     let cert_pem = cert.cert.pem();
