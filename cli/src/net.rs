@@ -122,10 +122,15 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(secs).map_err(|e| format!("bad duration {s:?}: {e}"))
 }
 
-fn runtime() -> io::Result<tokio::runtime::Runtime> {
+/// A tokio runtime, or the exit code after saying why there is none.
+fn runtime(command: &str) -> Result<tokio::runtime::Runtime, ExitCode> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
+        .map_err(|e| {
+            eprintln!("teleport {command}: {e}");
+            ExitCode::from(2)
+        })
 }
 
 fn read_body(arg: Option<&str>, codec: CliCodec) -> Result<(u8, Vec<u8>), String> {
@@ -185,12 +190,9 @@ pub fn call(args: &CallArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let rt = match runtime() {
+    let rt = match runtime("call") {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("teleport call: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let (network, addr) = args.target.resolve();
     let outcome = rt.block_on(async {
@@ -237,12 +239,9 @@ pub fn call(args: &CallArgs) -> ExitCode {
 
 /// `teleport listen`: print pushes until interrupted (or `--duration`).
 pub fn listen(args: &ListenArgs) -> ExitCode {
-    let rt = match runtime() {
+    let rt = match runtime("listen") {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("teleport listen: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let (network, addr) = args.target.resolve();
     let filter = args.push.clone();
@@ -293,12 +292,9 @@ pub fn listen(args: &ListenArgs) -> ExitCode {
 
 /// `teleport bench`: the BENCH.md load generator, or its server.
 pub fn bench(args: &BenchArgs) -> ExitCode {
-    let rt = match runtime() {
+    let rt = match runtime("bench") {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("teleport bench: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let network = if args.unix {
         Network::Unix

@@ -576,6 +576,7 @@ fn capitalize(name: &str) -> String {
 ///
 /// Each method is `async fn name(&self, ctx: Ctx, arg: A) -> Result<R, Status>`;
 /// `Math { add }` becomes `/math/add` (or `Math.Add` with [`Router::rpc`]).
+/// A group can be given first: `call_controller!(router, Some(group), Math = ..)`.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -597,39 +598,38 @@ fn capitalize(name: &str) -> String {
 #[macro_export]
 macro_rules! call_controller {
     ($router:expr, $ctrl:ident = $state:expr, [$($method:ident),* $(,)?]) => {
-        $crate::call_controller!($router, None, $ctrl = $state, [$($method),*])
+        $crate::__controller!(call_method, $router, None, $ctrl = $state, [$($method),*])
     };
-    ($router:expr, $group:expr, $ctrl:ident = $state:expr, [$($method:ident),* $(,)?]) => {{
-        let state: ::std::sync::Arc<$ctrl> = $state;
-        let router: &mut $crate::Router = &mut $router;
-        (|| -> ::core::result::Result<(), $crate::RouteError> {
-            $(
-                let s = state.clone();
-                router.call_method($group, stringify!($ctrl), stringify!($method), move |ctx, arg| {
-                    let s = s.clone();
-                    async move { s.$method(ctx, arg).await }
-                })?;
-            )*
-            Ok(())
-        })()
-    }};
+    ($router:expr, $group:expr, $ctrl:ident = $state:expr, [$($method:ident),* $(,)?]) => {
+        $crate::__controller!(call_method, $router, $group, $ctrl = $state, [$($method),*])
+    };
 }
 
 /// Register a controller's async methods as push routes, type-checked.
 ///
-/// Each method is `async fn name(&self, ctx: Ctx, arg: A)`.
+/// Each method is `async fn name(&self, ctx: Ctx, arg: A)`; otherwise as
+/// [`call_controller!`].
 #[macro_export]
 macro_rules! push_controller {
     ($router:expr, $ctrl:ident = $state:expr, [$($method:ident),* $(,)?]) => {
-        $crate::push_controller!($router, None, $ctrl = $state, [$($method),*])
+        $crate::__controller!(push_method, $router, None, $ctrl = $state, [$($method),*])
     };
-    ($router:expr, $group:expr, $ctrl:ident = $state:expr, [$($method:ident),* $(,)?]) => {{
+    ($router:expr, $group:expr, $ctrl:ident = $state:expr, [$($method:ident),* $(,)?]) => {
+        $crate::__controller!(push_method, $router, $group, $ctrl = $state, [$($method),*])
+    };
+}
+
+/// The body of both controller macros.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __controller {
+    ($register:ident, $router:expr, $group:expr, $ctrl:ident = $state:expr, [$($method:ident),*]) => {{
         let state: ::std::sync::Arc<$ctrl> = $state;
         let router: &mut $crate::Router = &mut $router;
         (|| -> ::core::result::Result<(), $crate::RouteError> {
             $(
                 let s = state.clone();
-                router.push_method($group, stringify!($ctrl), stringify!($method), move |ctx, arg| {
+                router.$register($group, stringify!($ctrl), stringify!($method), move |ctx, arg| {
                     let s = s.clone();
                     async move { s.$method(ctx, arg).await }
                 })?;
