@@ -27,7 +27,8 @@ pub use config::PeerConfig;
 pub use handler::{Ctx, Handler, Router};
 pub use peer::{DialOptions, Listening, Peer};
 pub use rt::{
-    Addr, BoxIo, Listener, Network, Runtime, SocketOptions, Timer, Transport, now, to_core, to_std,
+    Addr, BoxIo, Listener, Network, Runtime, SocketOptions, Timer, Transport,
+    connecting_tcp_socket, now, sleep, to_core, to_std,
 };
 pub use session::{Call, DEFAULT_DRAIN, Push, Reply, Session};
 

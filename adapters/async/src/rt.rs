@@ -181,6 +181,31 @@ impl SocketOptions {
     }
 }
 
+/// A non-blocking TCP socket bound to `local` with a connect to `remote` in
+/// progress: for runtimes whose connect cannot choose the local address.
+/// The caller waits until it is writable, then checks `take_error`.
+pub fn connecting_tcp_socket(
+    local: SocketAddr,
+    remote: SocketAddr,
+) -> io::Result<std::net::TcpStream> {
+    let sock = socket2::Socket::new(
+        socket2::Domain::for_address(remote),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    sock.bind(&local.into())?;
+    sock.set_nonblocking(true)?;
+    match sock.connect(&remote.into()) {
+        Ok(()) => {}
+        // EINPROGRESS (Linux 115, BSDs 36): the normal answer of a non-blocking connect.
+        Err(e)
+            if e.kind() == io::ErrorKind::WouldBlock
+                || matches!(e.raw_os_error(), Some(115 | 36)) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(sock.into())
+}
+
 fn epoch() -> std::time::Instant {
     static EPOCH: OnceLock<std::time::Instant> = OnceLock::new();
     *EPOCH.get_or_init(std::time::Instant::now)
@@ -206,8 +231,8 @@ pub fn to_std(t: teleport_core::Instant) -> std::time::Instant {
         .unwrap_or_else(|| epoch() + far)
 }
 
-/// A future that boxes nothing and is `Send`; used for redial sleeps.
-pub(crate) async fn sleep<R: Runtime>(rt: &R, d: Duration) {
+/// Sleep for `d` on `rt`'s timers (durations past a year are cut to a year).
+pub async fn sleep<R: Runtime>(rt: &R, d: Duration) {
     let now = std::time::Instant::now();
     let far = now + Duration::from_secs(86_400 * 365);
     rt.timer(now.checked_add(d).map_or(far, |t| t.min(far)))

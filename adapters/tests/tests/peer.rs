@@ -1,29 +1,76 @@
-//! Peer and Session over loopback TCP, a unix socket and TLS.
+//! Peer and Session over loopback TCP, a unix socket, a socket pair and TLS:
+//! one source, run on tokio and on smol (`on_tokio::*`, `on_smol::*`), plus
+//! cross-runtime sessions (`cross::*`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use async_channel as mpsc;
 use serde_json::json;
-use teleport_tokio::{
-    Addr, Ctx, Network, Peer, PeerConfig, Raw, Router, Status, StatusRef, WithMeta,
-    call_controller, codec,
+use teleport_adapter_tests::{OnSmol, OnTokio, TestRt, nap, runtime_tests, spawn_join, within};
+use teleport_async::{
+    Addr, Ctx, Network, PeerConfig, Raw, Router, Status, StatusRef, WithMeta, call_controller,
+    codec,
 };
-use tokio::sync::mpsc;
 
 const LIMIT: Duration = Duration::from_secs(20);
 
-/// Logs to the test output when `RUST_LOG` is set (e.g. `RUST_LOG=teleport=debug`).
-fn init_log() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .with_ansi(false)
-        .try_init();
+/// The peer type of a test runtime.
+type Peer<T> = teleport_async::Peer<<T as TestRt>::Rt>;
+
+runtime_tests!(
+    on_tokio,
+    OnTokio,
+    [
+        calls_and_pushes_both_ways_over_tcp,
+        calls_and_pushes_both_ways_over_unix_socket,
+        thousands_of_concurrent_calls_on_one_session,
+        per_call_timeout_and_context_age,
+        graceful_shutdown_finishes_calls_in_flight,
+        client_redials_after_server_restart,
+        unknown_routes_and_accept_codec,
+        a_panicking_handler_answers_500_and_the_session_lives_on,
+        sessions_over_a_transport_you_bring,
+        tls_round_trip,
+    ]
+);
+
+runtime_tests!(
+    on_smol,
+    OnSmol,
+    [
+        calls_and_pushes_both_ways_over_tcp,
+        calls_and_pushes_both_ways_over_unix_socket,
+        thousands_of_concurrent_calls_on_one_session,
+        per_call_timeout_and_context_age,
+        graceful_shutdown_finishes_calls_in_flight,
+        client_redials_after_server_restart,
+        unknown_routes_and_accept_codec,
+        a_panicking_handler_answers_500_and_the_session_lives_on,
+        sessions_over_a_transport_you_bring,
+        tls_round_trip,
+    ]
+);
+
+/// Sessions whose two ends run on different runtimes.
+mod cross {
+    use super::*;
+
+    #[test]
+    fn smol_server_tokio_client() {
+        // tokio's block_on gives the tokio client its context; the smol
+        // server's tasks run on smol's own executor threads.
+        OnTokio::block_on(exercise::<OnSmol, OnTokio>("127.0.0.1:0", Network::Tcp));
+    }
+
+    #[test]
+    fn tokio_server_smol_client() {
+        OnTokio::block_on(exercise::<OnTokio, OnSmol>("127.0.0.1:0", Network::Tcp));
+    }
 }
 
 fn server_config() -> PeerConfig {
-    init_log();
     PeerConfig {
         listen_address: "127.0.0.1:0".into(),
         ..PeerConfig::default()
@@ -42,7 +89,7 @@ impl Math {
 }
 
 /// Routes used by most tests. Pushes the server receives go to `pushes`.
-fn server_router(pushes: mpsc::UnboundedSender<String>) -> Router {
+fn server_router(pushes: mpsc::Sender<String>) -> Router {
     let mut r = Router::new();
     call_controller!(r, Math = Arc::new(Math), [add]).unwrap();
     r.call(
@@ -61,7 +108,7 @@ fn server_router(pushes: mpsc::UnboundedSender<String>) -> Router {
     })
     .unwrap();
     r.call("/slow/sleep", |_ctx: Ctx, ms: u64| async move {
-        tokio::time::sleep(Duration::from_millis(ms)).await;
+        nap(Duration::from_millis(ms)).await;
         Ok(ms)
     })
     .unwrap();
@@ -74,19 +121,19 @@ fn server_router(pushes: mpsc::UnboundedSender<String>) -> Router {
     r.push("/echo/push", move |_ctx: Ctx, text: String| {
         let pushes = pushes.clone();
         async move {
-            let _ = pushes.send(text);
+            let _ = pushes.try_send(text);
         }
     })
     .unwrap();
     r
 }
 
-fn client_router(pushes: mpsc::UnboundedSender<serde_json::Value>) -> Router {
+fn client_router(pushes: mpsc::Sender<serde_json::Value>) -> Router {
     let mut r = Router::new();
     r.push("/push/test", move |_ctx: Ctx, v: serde_json::Value| {
         let pushes = pushes.clone();
         async move {
-            let _ = pushes.send(v);
+            let _ = pushes.try_send(v);
         }
     })
     .unwrap();
@@ -98,9 +145,9 @@ fn client_router(pushes: mpsc::UnboundedSender<serde_json::Value>) -> Router {
     r
 }
 
-async fn exercise(server_addr: &str, network: Network) {
-    let (stx, mut srx) = mpsc::unbounded_channel();
-    let server = Peer::new(
+async fn exercise<S: TestRt, C: TestRt>(server_addr: &str, network: Network) {
+    let (stx, srx) = mpsc::unbounded();
+    let server = Peer::<S>::new(
         PeerConfig {
             network,
             listen_address: server_addr.into(),
@@ -113,8 +160,8 @@ async fn exercise(server_addr: &str, network: Network) {
         Addr::Tcp(a) => a.to_string(),
         Addr::Unix(p) => p.display().to_string(),
     };
-    let (ctx, mut crx) = mpsc::unbounded_channel();
-    let client = Peer::new(
+    let (ctx, crx) = mpsc::unbounded();
+    let client = Peer::<C>::new(
         PeerConfig {
             network,
             ..PeerConfig::default()
@@ -142,10 +189,7 @@ async fn exercise(server_addr: &str, network: Network) {
         reply.decode::<serde_json::Value>().unwrap(),
         json!({"arg": {"author": "andeya"}})
     );
-    let pushed = tokio::time::timeout(LIMIT, crx.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let pushed = within(LIMIT, "push", crx.recv()).await.unwrap();
     assert_eq!(pushed, json!({"your_id": "110"}));
 
     let err = session.call("/err/fail", &()).await.unwrap_err();
@@ -165,76 +209,65 @@ async fn exercise(server_addr: &str, network: Network) {
 
     // Client → server push.
     session.push("/echo/push", "hello").await.unwrap();
-    let got = tokio::time::timeout(LIMIT, srx.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let got = within(LIMIT, "push", srx.recv()).await.unwrap();
     assert_eq!(got, "hello");
 
     // Server → client push through the registry (broadcast).
     assert_eq!(server.count_sessions(), 1);
     assert_eq!(server.broadcast("/push/test", &json!({"b": 1})).await, 1);
-    let got = tokio::time::timeout(LIMIT, crx.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let got = within(LIMIT, "push", crx.recv()).await.unwrap();
     assert_eq!(got, json!({"b": 1}));
 
     session.close();
     assert_eq!(
-        tokio::time::timeout(LIMIT, session.closed()).await.unwrap(),
-        teleport_tokio::CloseReason::Drained
+        within(LIMIT, "close", session.closed()).await,
+        teleport_async::CloseReason::Drained
     );
     server.shutdown(Duration::from_secs(1)).await;
     assert_eq!(server.count_sessions(), 0);
 }
 
-#[tokio::test]
-async fn calls_and_pushes_both_ways_over_tcp() {
-    exercise("127.0.0.1:0", Network::Tcp).await;
+async fn calls_and_pushes_both_ways_over_tcp<T: TestRt>() {
+    exercise::<T, T>("127.0.0.1:0", Network::Tcp).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn calls_and_pushes_both_ways_over_tcp_multi_thread() {
-    exercise("127.0.0.1:0", Network::Tcp4).await;
-}
-
-#[tokio::test]
-async fn calls_and_pushes_both_ways_over_unix_socket() {
-    let dir = std::env::temp_dir().join(format!("teleport-test-{}", std::process::id()));
+async fn calls_and_pushes_both_ways_over_unix_socket<T: TestRt>() {
+    // Tests run in parallel in one process: one directory each.
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("teleport-test-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("peer.sock");
-    exercise(path.to_str().unwrap(), Network::Unix).await;
+    exercise::<T, T>(path.to_str().unwrap(), Network::Unix).await;
     let _ = std::fs::remove_dir_all(dir);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn thousands_of_concurrent_calls_on_one_session() {
-    let (stx, _srx) = mpsc::unbounded_channel();
-    let server = Peer::new(server_config(), server_router(stx));
+async fn thousands_of_concurrent_calls_on_one_session<T: TestRt>() {
+    let (stx, _srx) = mpsc::unbounded();
+    let server = Peer::<T>::new(server_config(), server_router(stx));
     let bound = server.listen().await.unwrap();
-    let client = Peer::new(PeerConfig::default(), Router::new());
+    let client = Peer::<T>::new(PeerConfig::default(), Router::new());
     let session = client.dial(&bound.addr.to_string()).await.unwrap();
     const N: i64 = 5000;
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut tasks = Vec::new();
     for i in 0..N {
         let s = session.clone();
         // Half of them sleep so that thousands are in flight at once.
-        tasks.spawn(async move {
+        tasks.push(spawn_join::<T::Rt, _>(async move {
             if i % 2 == 0 {
                 s.call("/slow/sleep", &50u64).await.map(|_| 0)
             } else {
                 s.call("/math/add", &[i, 1]).await?.decode::<i64>()
             }
-        });
+        }));
     }
     let mut total = 0i64;
     let collect = async {
-        while let Some(r) = tasks.join_next().await {
-            total += r.unwrap().unwrap();
+        for task in tasks {
+            total += task.await.unwrap();
         }
     };
-    tokio::time::timeout(LIMIT, collect).await.unwrap();
+    within(LIMIT, "calls", collect).await;
     let expected: i64 = (0..N).filter(|i| i % 2 == 1).map(|i| i + 1).sum();
     assert_eq!(total, expected);
     let stats = session.stats().unwrap();
@@ -242,12 +275,11 @@ async fn thousands_of_concurrent_calls_on_one_session() {
     server.shutdown(Duration::from_secs(1)).await;
 }
 
-#[tokio::test]
-async fn per_call_timeout_and_context_age() {
-    let (stx, _srx) = mpsc::unbounded_channel();
-    let server = Peer::new(server_config(), server_router(stx));
+async fn per_call_timeout_and_context_age<T: TestRt>() {
+    let (stx, _srx) = mpsc::unbounded();
+    let server = Peer::<T>::new(server_config(), server_router(stx));
     let bound = server.listen().await.unwrap();
-    let client = Peer::new(
+    let client = Peer::<T>::new(
         PeerConfig {
             default_context_age: Some(Duration::from_millis(300)),
             ..PeerConfig::default()
@@ -277,31 +309,28 @@ async fn per_call_timeout_and_context_age() {
     server.shutdown(Duration::ZERO).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn graceful_shutdown_finishes_calls_in_flight() {
-    let (stx, _srx) = mpsc::unbounded_channel();
-    let server = Peer::new(server_config(), server_router(stx));
+async fn graceful_shutdown_finishes_calls_in_flight<T: TestRt>() {
+    let (stx, _srx) = mpsc::unbounded();
+    let server = Peer::<T>::new(server_config(), server_router(stx));
     let bound = server.listen().await.unwrap();
-    let client = Peer::new(PeerConfig::default(), Router::new());
+    let client = Peer::<T>::new(PeerConfig::default(), Router::new());
     let session = client.dial(&bound.addr.to_string()).await.unwrap();
     let done = Arc::new(AtomicUsize::new(0));
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut tasks = Vec::new();
     for _ in 0..50 {
         let s = session.clone();
         let done = done.clone();
-        tasks.spawn(async move {
+        tasks.push(spawn_join::<T::Rt, _>(async move {
             let ms: u64 = s.call("/slow/sleep", &300u64).await?.decode()?;
             done.fetch_add(1, Ordering::SeqCst);
             Ok::<_, Status>(ms)
-        });
+        }));
     }
     // Let the calls reach the server, then shut it down.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    tokio::time::timeout(LIMIT, server.shutdown(Duration::from_secs(5)))
-        .await
-        .unwrap();
-    while let Some(r) = tasks.join_next().await {
-        assert_eq!(r.unwrap().unwrap(), 300);
+    nap(Duration::from_millis(100)).await;
+    within(LIMIT, "shutdown", server.shutdown(Duration::from_secs(5))).await;
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), 300);
     }
     assert_eq!(done.load(Ordering::SeqCst), 50);
     assert_eq!(server.count_sessions(), 0);
@@ -309,7 +338,7 @@ async fn graceful_shutdown_finishes_calls_in_flight() {
     let again = client
         .dial_with(
             &bound.addr.to_string(),
-            teleport_tokio::DialOptions {
+            teleport_async::DialOptions {
                 timeout: Some(Duration::from_secs(2)),
                 ..Default::default()
             },
@@ -324,13 +353,12 @@ async fn graceful_shutdown_finishes_calls_in_flight() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn client_redials_after_server_restart() {
-    let (stx, _srx) = mpsc::unbounded_channel();
-    let server = Peer::new(server_config(), server_router(stx.clone()));
+async fn client_redials_after_server_restart<T: TestRt>() {
+    let (stx, _srx) = mpsc::unbounded();
+    let server = Peer::<T>::new(server_config(), server_router(stx.clone()));
     let bound = server.listen().await.unwrap();
     let addr = bound.addr.to_string();
-    let client = Peer::new(
+    let client = Peer::<T>::new(
         PeerConfig {
             redial_times: 100,
             redial_interval: Duration::from_millis(50),
@@ -350,9 +378,8 @@ async fn client_redials_after_server_restart() {
     server.shutdown(Duration::from_millis(200)).await;
     // While the server is gone, calls fail promptly with a connection status.
     let started = std::time::Instant::now();
-    let err = tokio::time::timeout(LIMIT, session.call("/math/add", &[1]))
+    let err = within(LIMIT, "call while down", session.call("/math/add", &[1]))
         .await
-        .unwrap()
         .unwrap_err();
     assert!(
         [StatusRef::CONN_CLOSED.code].contains(&err.code),
@@ -361,7 +388,7 @@ async fn client_redials_after_server_restart() {
     assert!(started.elapsed() < Duration::from_secs(2));
 
     // Same port, new server.
-    let server2 = Peer::new(
+    let server2 = Peer::<T>::new(
         PeerConfig {
             listen_address: addr.clone(),
             ..PeerConfig::default()
@@ -371,10 +398,10 @@ async fn client_redials_after_server_restart() {
     server2.listen().await.unwrap();
     let wait_up = async {
         while !session.health() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            nap(Duration::from_millis(20)).await;
         }
     };
-    tokio::time::timeout(LIMIT, wait_up).await.unwrap();
+    within(LIMIT, "redial", wait_up).await;
     let v: i64 = session
         .call("/math/add", &[2, 3])
         .await
@@ -387,16 +414,15 @@ async fn client_redials_after_server_restart() {
     server2.shutdown(Duration::from_secs(1)).await;
 }
 
-#[tokio::test]
-async fn unknown_routes_and_accept_codec() {
+async fn unknown_routes_and_accept_codec<T: TestRt>() {
     let mut r = Router::new();
     r.call("/plain", |_ctx: Ctx, s: String| async move {
         Ok(format!("{s}!"))
     })
     .unwrap();
-    let server = Peer::new(server_config(), r);
+    let server = Peer::<T>::new(server_config(), r);
     let bound = server.listen().await.unwrap();
-    let client = Peer::new(PeerConfig::default(), Router::new());
+    let client = Peer::<T>::new(PeerConfig::default(), Router::new());
     let session = client.dial(&bound.addr.to_string()).await.unwrap();
     let err = session.call("/missing", &1).await.unwrap_err();
     assert_eq!(err, StatusRef::NOT_FOUND.to_owned());
@@ -417,12 +443,11 @@ async fn unknown_routes_and_accept_codec() {
     server.shutdown(Duration::ZERO).await;
 }
 
-#[tokio::test]
-async fn a_panicking_handler_answers_500_and_the_session_lives_on() {
+async fn a_panicking_handler_answers_500_and_the_session_lives_on<T: TestRt>() {
     let mut r = Router::new();
     r.call("/boom", |_ctx: Ctx, at_once: bool| async move {
         if !at_once {
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            nap(Duration::from_millis(10)).await;
         }
         panic!("handler bug");
         #[allow(unreachable_code)]
@@ -431,9 +456,9 @@ async fn a_panicking_handler_answers_500_and_the_session_lives_on() {
     .unwrap();
     r.call("/ok", |_ctx: Ctx, n: i64| async move { Ok(n) })
         .unwrap();
-    let server = Peer::new(server_config(), r);
+    let server = Peer::<T>::new(server_config(), r);
     let bound = server.listen().await.unwrap();
-    let client = Peer::new(PeerConfig::default(), Router::new());
+    let client = Peer::<T>::new(PeerConfig::default(), Router::new());
     let session = client.dial(&bound.addr.to_string()).await.unwrap();
     for at_once in [true, false] {
         let err = session.call("/boom", &at_once).await.unwrap_err();
@@ -444,18 +469,17 @@ async fn a_panicking_handler_answers_500_and_the_session_lives_on() {
     server.shutdown(Duration::ZERO).await;
 }
 
-#[tokio::test]
-async fn sessions_over_a_transport_you_bring() {
-    // An in-memory pipe instead of a socket: serve_conn on one end, a client
+async fn sessions_over_a_transport_you_bring<T: TestRt>() {
+    // A socket pair instead of a listener: serve_conn on one end, a client
     // session on the other.
-    let (a, b) = tokio::io::duplex(4096);
-    let (stx, mut srx) = mpsc::unbounded_channel();
-    let server = Peer::new(PeerConfig::default(), server_router(stx));
-    let (ctx, mut crx) = mpsc::unbounded_channel();
-    let client = Peer::new(PeerConfig::default(), client_router(ctx));
+    let (a, b) = T::socket_pair();
+    let (stx, srx) = mpsc::unbounded();
+    let server = Peer::<T>::new(PeerConfig::default(), server_router(stx));
+    let (ctx, crx) = mpsc::unbounded();
+    let client = Peer::<T>::new(PeerConfig::default(), client_router(ctx));
     let here = Addr::Unix("duplex".into());
-    teleport_tokio::serve_tokio_io(&server, a, here.clone());
-    let session = teleport_tokio::client_tokio_io(&client, b, here);
+    server.serve_conn(a, here.clone());
+    let session = client.client_conn(b, here);
     let sum: i64 = session
         .call("/math/add", &[2, 2])
         .await
@@ -475,28 +499,25 @@ async fn sessions_over_a_transport_you_bring() {
     assert_eq!(server.broadcast("/push/test", &json!(1)).await, 1);
     assert_eq!(crx.recv().await.unwrap(), json!(1));
     session.close();
-    tokio::time::timeout(LIMIT, session.closed()).await.unwrap();
-    tokio::time::timeout(LIMIT, server.shutdown(Duration::from_secs(1)))
-        .await
-        .unwrap();
+    within(LIMIT, "close", session.closed()).await;
+    within(LIMIT, "shutdown", server.shutdown(Duration::from_secs(1))).await;
 }
 
-#[tokio::test]
-async fn tls_round_trip() {
+async fn tls_round_trip<T: TestRt>() {
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     let cert_pem = cert.cert.pem();
     let key_pem = cert.key_pair.serialize_pem();
-    let tls = teleport_tokio::tls::server_config_from_pem(cert_pem.as_bytes(), key_pem.as_bytes())
+    let tls = teleport_async::tls::server_config_from_pem(cert_pem.as_bytes(), key_pem.as_bytes())
         .unwrap();
-    let (stx, _srx) = mpsc::unbounded_channel();
-    let server = Peer::new(server_config(), server_router(stx));
+    let (stx, _srx) = mpsc::unbounded();
+    let server = Peer::<T>::new(server_config(), server_router(stx));
     server.set_tls_server(tls);
     let bound = server.listen().await.unwrap();
 
-    let client = Peer::new(PeerConfig::default(), Router::new());
-    let opts = teleport_tokio::DialOptions {
+    let client = Peer::<T>::new(PeerConfig::default(), Router::new());
+    let opts = teleport_async::DialOptions {
         tls: Some(
-            teleport_tokio::tls::ClientTls::from_ca_pem(cert_pem.as_bytes(), "localhost").unwrap(),
+            teleport_async::tls::ClientTls::from_ca_pem(cert_pem.as_bytes(), "localhost").unwrap(),
         ),
         ..Default::default()
     };
@@ -513,7 +534,7 @@ async fn tls_round_trip() {
     assert_eq!(v, 42);
 
     // A plain-text client does not get an answer from the TLS server.
-    let plain = Peer::new(
+    let plain = Peer::<T>::new(
         PeerConfig {
             default_context_age: Some(Duration::from_millis(500)),
             ..PeerConfig::default()
