@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use teleport_tokio::{Ctx, Peer, PeerConfig, Raw, Router, Status};
+use teleport_tokio::{Addr, Ctx, PeerConfig, Raw, Router, Runtime, Status};
 
 fn teleport(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_teleport"))
@@ -18,60 +18,80 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-/// A server in a background runtime; pushes `/tick` to every session often.
-fn start_server() -> SocketAddr {
+async fn serve<R: Runtime + Default>(tx: std::sync::mpsc::Sender<SocketAddr>) {
+    let mut r = Router::new();
+    r.call("/math/add", |_c: Ctx, v: Vec<i64>| async move {
+        Ok(v.iter().sum::<i64>())
+    })
+    .unwrap();
+    r.call("/echo", |ctx: Ctx, _: Raw| async move {
+        let v = json!({
+            "codec": ctx.body_codec(),
+            "body": String::from_utf8_lossy(&ctx.body()),
+            "meta": ctx.meta_value("k"),
+        });
+        // Always JSON, whatever the request's codec.
+        Ok(Raw::new(b'j', serde_json::to_vec(&v).unwrap()))
+    })
+    .unwrap();
+    r.call("/err/fail", |_c: Ctx, _: Raw| async move {
+        Err::<(), _>(Status::new(1234, "bad thing").with_cause("cause text"))
+    })
+    .unwrap();
+    let peer = teleport_async::Peer::<R>::new(
+        PeerConfig {
+            listen_address: "127.0.0.1:0".into(),
+            ..PeerConfig::default()
+        },
+        r,
+    );
+    let bound = peer.listen().await.unwrap();
+    let Addr::Tcp(addr) = bound.addr else {
+        unreachable!()
+    };
+    tx.send(addr).unwrap();
+    for _ in 0..1200 {
+        teleport_tokio::sleep(peer.runtime(), Duration::from_millis(100)).await;
+        peer.broadcast("/tick", &json!({"t": 1})).await;
+        peer.broadcast("/other", &1).await;
+    }
+}
+
+/// A server in a background thread, on tokio or (with `smol`) on smol;
+/// pushes `/tick` to every session often.
+fn start_server_on(smol: bool) -> SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let mut r = Router::new();
-            r.call("/math/add", |_c: Ctx, v: Vec<i64>| async move {
-                Ok(v.iter().sum::<i64>())
-            })
-            .unwrap();
-            r.call("/echo", |ctx: Ctx, _: Raw| async move {
-                let v = json!({
-                    "codec": ctx.body_codec(),
-                    "body": String::from_utf8_lossy(&ctx.body()),
-                    "meta": ctx.meta_value("k"),
-                });
-                // Always JSON, whatever the request's codec.
-                Ok(Raw::new(b'j', serde_json::to_vec(&v).unwrap()))
-            })
-            .unwrap();
-            r.call("/err/fail", |_c: Ctx, _: Raw| async move {
-                Err::<(), _>(Status::new(1234, "bad thing").with_cause("cause text"))
-            })
-            .unwrap();
-            let peer = Peer::new(
-                PeerConfig {
-                    listen_address: "127.0.0.1:0".into(),
-                    ..PeerConfig::default()
-                },
-                r,
-            );
-            let bound = peer.listen().await.unwrap();
-            let teleport_tokio::Addr::Tcp(addr) = bound.addr else {
-                unreachable!()
-            };
-            tx.send(addr).unwrap();
-            for _ in 0..1200 {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                peer.broadcast("/tick", &json!({"t": 1})).await;
-                peer.broadcast("/other", &1).await;
-            }
-        });
+        if smol {
+            smol::block_on(serve::<teleport_smol::Smol>(tx));
+        } else {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("runtime")
+                .block_on(serve::<teleport_tokio::Tokio>(tx));
+        }
     });
     rx.recv_timeout(Duration::from_secs(20)).expect("server up")
 }
 
+fn start_server() -> SocketAddr {
+    start_server_on(false)
+}
+
 #[test]
 fn call_prints_bodies_and_statuses() {
-    let addr = start_server().to_string();
+    call_against(start_server_on(false));
+}
+
+#[test]
+fn call_works_against_a_smol_server() {
+    call_against(start_server_on(true));
+}
+
+fn call_against(addr: SocketAddr) {
+    let addr = addr.to_string();
     let out = teleport(&["call", &addr, "/math/add", "[1,2,3]"]);
     assert!(out.status.success(), "{out:?}");
     assert_eq!(stdout(&out).trim(), "6");

@@ -5,8 +5,17 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
-use teleport_tokio::{Ctx, Peer, Raw, Router, Session, Status, call_controller};
-use tokio::sync::mpsc;
+use teleport_async::{Ctx, Peer, Raw, Router, Runtime, Session, Status, call_controller};
+
+/// Which adapter a program runs on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuntimeChoice {
+    /// teleport-tokio.
+    #[default]
+    Tokio,
+    /// teleport-smol.
+    Smol,
+}
 
 /// Log to stderr; `RUST_LOG` overrides the default level.
 pub fn init_logging(default: &str) {
@@ -83,11 +92,9 @@ pub fn server_router(opts: ServerOptions) -> Router {
 }
 
 /// Push `/push/status` with the server time to every session, forever.
-pub async fn broadcast_status(peer: Peer, every: Duration) {
-    let mut tick = tokio::time::interval(every);
-    tick.tick().await;
+pub async fn broadcast_status<R: Runtime>(peer: Peer<R>, every: Duration) {
     loop {
-        tick.tick().await;
+        teleport_async::sleep(peer.runtime(), every).await;
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
@@ -102,14 +109,14 @@ pub async fn broadcast_status(peer: Peer, every: Duration) {
 }
 
 /// The client's routes: every push is printed and forwarded to `pushes`.
-pub fn client_router(pushes: mpsc::UnboundedSender<(String, Value)>) -> Router {
+pub fn client_router(pushes: async_channel::Sender<(String, Value)>) -> Router {
     let mut r = Router::new();
     r.unknown_push(move |ctx: Ctx| {
         let pushes = pushes.clone();
         async move {
             let body = ctx.bind::<Value>().unwrap_or(Value::Null);
             println!("push    {} {}", ctx.service_method(), body);
-            let _ = pushes.send((ctx.path().to_string(), body));
+            let _ = pushes.try_send((ctx.path().to_string(), body));
         }
     });
     r
@@ -128,7 +135,7 @@ pub struct ClientOptions {
 /// whether every call and the expected push behaved as the server's routes say.
 pub async fn run_client(
     session: &Session,
-    pushes: &mut mpsc::UnboundedReceiver<(String, Value)>,
+    pushes: &async_channel::Receiver<(String, Value)>,
     opts: &ClientOptions,
 ) -> bool {
     let mut ok = true;
@@ -184,9 +191,17 @@ pub async fn run_client(
     }
 
     // The push `/home/test` sent before replying, then whatever else comes.
-    let deadline = tokio::time::Instant::now() + opts.wait;
+    let deadline = std::time::Instant::now() + opts.wait;
     let mut saw_push_test = false;
-    while let Ok(Some((path, body))) = tokio::time::timeout_at(deadline, pushes.recv()).await {
+    loop {
+        let next = async { pushes.recv().await.ok() };
+        let timeout = async {
+            smol::Timer::at(deadline).await;
+            None
+        };
+        let Some((path, body)) = smol::future::or(next, timeout).await else {
+            break;
+        };
         if path == "/push/test" {
             saw_push_test |= body == json!({ "your_id": "110" });
         }

@@ -12,10 +12,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde::Deserialize;
+use teleport_async::{Addr, Peer, PeerConfig, Runtime};
 use teleport_core::xfer::XferFilters;
 use teleport_core::{FrameReader, Message, Mtype};
 use teleport_host_examples::{ServerOptions, server_router};
-use teleport_tokio::{Peer, PeerConfig};
 
 #[derive(Deserialize, Debug)]
 struct Fields {
@@ -55,34 +55,46 @@ fn find<'a>(all: &'a [Vector], name: &str) -> &'a Vector {
         .unwrap_or_else(|| panic!("vector {name} missing"))
 }
 
-/// Start the example server on an ephemeral port in a background runtime.
-fn start_server(opts: ServerOptions) -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {
+/// Which runtime the example server runs on.
+#[derive(Clone, Copy, Debug)]
+enum On {
+    Tokio,
+    Smol,
+}
+
+async fn serve<R: Runtime + Default>(
+    opts: ServerOptions,
+    tx: std::sync::mpsc::Sender<std::net::SocketAddr>,
+) {
+    let peer = Peer::<R>::new(
+        PeerConfig {
+            listen_address: "127.0.0.1:0".into(),
+            ..PeerConfig::default()
+        },
+        server_router(opts),
+    );
+    let bound = peer.listen().await.expect("listen");
+    let Addr::Tcp(addr) = bound.addr else {
+        unreachable!("tcp listener")
+    };
+    tx.send(addr).expect("report address");
+    // Serve for as long as the test process lives.
+    teleport_async::sleep(peer.runtime(), Duration::from_secs(120)).await;
+}
+
+/// Start the example server on an ephemeral port in a background thread.
+fn start_server(on: On, opts: ServerOptions) -> std::net::SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
-    let handle = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
+    std::thread::spawn(move || match on {
+        On::Tokio => tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let peer = Peer::new(
-                PeerConfig {
-                    listen_address: "127.0.0.1:0".into(),
-                    ..PeerConfig::default()
-                },
-                server_router(opts),
-            );
-            let bound = peer.listen().await.expect("listen");
-            let teleport_tokio::Addr::Tcp(addr) = bound.addr else {
-                unreachable!("tcp listener")
-            };
-            tx.send(addr).expect("report address");
-            // Serve for as long as the test process lives.
-            tokio::time::sleep(Duration::from_secs(120)).await;
-        });
+            .expect("runtime")
+            .block_on(serve::<teleport_tokio::Tokio>(opts, tx)),
+        On::Smol => smol::block_on(serve::<teleport_smol::Smol>(opts, tx)),
     });
-    let addr = rx.recv_timeout(Duration::from_secs(20)).expect("server up");
-    (addr, handle)
+    rx.recv_timeout(Duration::from_secs(20)).expect("server up")
 }
 
 /// Send raw request bytes; read `n` frames back (with a deadline).
@@ -143,10 +155,22 @@ fn assert_same(name: &str, ours: &Message, go: &Fields) {
 
 #[test]
 fn go_requests_get_the_go_servers_answers() {
+    go_replay(On::Tokio);
+}
+
+#[test]
+fn go_requests_get_the_go_servers_answers_from_the_smol_server() {
+    go_replay(On::Smol);
+}
+
+fn go_replay(on: On) {
     let all = vectors();
-    let (addr, _server) = start_server(ServerOptions {
-        echo_unknown: false,
-    });
+    let addr = start_server(
+        on,
+        ServerOptions {
+            echo_unknown: false,
+        },
+    );
     let pairs = [
         ("call_math_add_json", "reply_math_add_json"),
         ("live_call_err_fail", "live_reply_err_fail"),
@@ -182,7 +206,7 @@ fn go_requests_get_the_go_servers_answers() {
 #[test]
 fn unknown_calls_are_echoed_with_their_codec() {
     let all = vectors();
-    let (addr, _server) = start_server(ServerOptions::default());
+    let addr = start_server(On::Tokio, ServerOptions::default());
     let req = find(&all, "live_call_unknown_route_plain");
     let got = exchange(addr, &hex::decode(&req.hex).unwrap(), 1);
     let reply = &got[0];
@@ -194,16 +218,33 @@ fn unknown_calls_are_echoed_with_their_codec() {
 
 #[test]
 fn client_and_custom_io_programs_pass_against_the_server() {
-    let (addr, _server) = start_server(ServerOptions::default());
-    let addr = addr.to_string();
-    let client = Command::new(env!("CARGO_BIN_EXE_client"))
-        .args(["--addr", &addr, "--wait", "0.5"])
-        .output()
-        .expect("run client");
-    let stdout = String::from_utf8_lossy(&client.stdout);
-    assert!(client.status.success(), "client failed:\n{stdout}");
-    assert!(!stdout.contains("FAIL"), "{stdout}");
-    assert!(stdout.contains("push    /push/test"), "{stdout}");
+    for (server, client_runtime) in [
+        (On::Tokio, "tokio"),
+        (On::Smol, "smol"),
+        (On::Smol, "tokio"),
+        (On::Tokio, "smol"),
+    ] {
+        let addr = start_server(server, ServerOptions::default()).to_string();
+        let client = Command::new(env!("CARGO_BIN_EXE_client"))
+            .args([
+                "--addr",
+                &addr,
+                "--wait",
+                "0.5",
+                "--runtime",
+                client_runtime,
+            ])
+            .output()
+            .expect("run client");
+        let stdout = String::from_utf8_lossy(&client.stdout);
+        assert!(
+            client.status.success(),
+            "{server:?} server, {client_runtime} client failed:\n{stdout}"
+        );
+        assert!(!stdout.contains("FAIL"), "{stdout}");
+        assert!(stdout.contains("push    /push/test"), "{stdout}");
+    }
+    let addr = start_server(On::Tokio, ServerOptions::default()).to_string();
 
     let custom = Command::new(env!("CARGO_BIN_EXE_custom_io"))
         .args(["--addr", &addr])

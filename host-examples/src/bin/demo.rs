@@ -33,7 +33,7 @@ async fn main() -> ExitCode {
     println!("server listening on {}", bound.addr);
     tokio::spawn(broadcast_status(server.clone(), Duration::from_secs(1)));
 
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, rx) = async_channel::unbounded();
     let client = Peer::new(PeerConfig::default(), client_router(tx));
     let session = match client.dial(&bound.addr.to_string()).await {
         Ok(s) => s,
@@ -46,7 +46,7 @@ async fn main() -> ExitCode {
         no_query: false,
         wait: Duration::from_millis(1500),
     };
-    let ok = run_client(&session, &mut rx, &opts).await;
+    let ok = run_client(&session, &rx, &opts).await;
     session.close();
     server.shutdown(Duration::from_secs(1)).await;
     println!("{}", if ok { "demo ok" } else { "demo FAILED" });
