@@ -5,11 +5,13 @@
 //! the handler) and the socket layer alone (frames echoed by a read-frame /
 //! write-frame loop on the core's codec, no router, no handler).
 
+use std::future::Future;
 use std::io::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use teleport_async::Runtime;
 use teleport_core::frame::{DEFAULT_FRAME_LIMIT, Decoded, MessageRepr, decode_frame};
 use teleport_core::meta::NoMeta;
 use teleport_core::{Mtype, StatusRef};
@@ -54,8 +56,8 @@ impl Hello {
     }
 }
 
-/// Run the benchmark server until the process ends. `allocations` reads the
-/// process's allocation counter when it has one.
+/// Run the benchmark server on tokio until SIGINT/SIGTERM. `allocations`
+/// reads the process's allocation counter when it has one.
 pub async fn serve(
     network: Network,
     addr: &str,
@@ -65,6 +67,23 @@ pub async fn serve(
     if socket_layer {
         return serve_socket_layer(network, addr).await;
     }
+    serve_full::<teleport_tokio::Tokio>(
+        network,
+        addr,
+        allocations,
+        teleport_tokio::shutdown_signal(),
+    )
+    .await
+}
+
+/// The full-stack benchmark server (`Hello.Say` and `/bench/stats`) on any
+/// runtime, until `stop` resolves.
+pub async fn serve_full<R: Runtime + Default>(
+    network: Network,
+    addr: &str,
+    allocations: Option<fn() -> u64>,
+    stop: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let mut router = Router::rpc();
     call_controller!(router, Hello = Arc::new(Hello), [say]).expect("static route");
     router
@@ -78,7 +97,7 @@ pub async fn serve(
             },
         )
         .expect("static route");
-    let peer = Peer::new(
+    let peer = teleport_async::Peer::<R>::new(
         PeerConfig {
             network,
             listen_address: addr.into(),
@@ -89,7 +108,8 @@ pub async fn serve(
     );
     let bound = peer.listen().await?;
     println!("bench server listening on {}", bound.addr);
-    teleport_tokio::shutdown_on_signal(&peer, Duration::from_secs(1)).await;
+    stop.await;
+    peer.shutdown(Duration::from_secs(1)).await;
     Ok(())
 }
 

@@ -75,6 +75,15 @@ pub struct ListenArgs {
     duration: Option<Duration>,
 }
 
+/// Runtimes the benchmark server can run on.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ServeRuntime {
+    /// teleport-tokio.
+    Tokio,
+    /// teleport-smol (full stack only).
+    Smol,
+}
+
 /// Options of `teleport bench`.
 #[derive(Args, Debug)]
 pub struct BenchArgs {
@@ -90,6 +99,9 @@ pub struct BenchArgs {
     /// ADDR is a unix socket path.
     #[arg(long)]
     unix: bool,
+    /// With `--serve`: the runtime the server runs on.
+    #[arg(long, value_enum, default_value = "tokio")]
+    runtime: ServeRuntime,
     /// Concurrency levels.
     #[arg(long, short = 'c', value_delimiter = ',', default_value = "100,1000")]
     concurrency: Vec<usize>,
@@ -302,7 +314,18 @@ pub fn bench(args: &BenchArgs) -> ExitCode {
         Network::Tcp
     };
     if args.serve {
-        return match rt.block_on(e2e::serve(network, &args.addr, args.socket_layer, None)) {
+        let served = match args.runtime {
+            ServeRuntime::Smol if !args.socket_layer => {
+                smol::block_on(e2e::serve_full::<teleport_smol::Smol>(
+                    network,
+                    &args.addr,
+                    None,
+                    teleport_smol::shutdown_signal(),
+                ))
+            }
+            _ => rt.block_on(e2e::serve(network, &args.addr, args.socket_layer, None)),
+        };
+        return match served {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("teleport bench --serve: {e}");

@@ -65,6 +65,9 @@ struct Args {
     /// Internal: the server listens on a unix socket.
     #[arg(long, hide = true)]
     unix: bool,
+    /// Internal: the server runs on smol.
+    #[arg(long, hide = true)]
+    smol: bool,
 }
 
 fn main() -> ExitCode {
@@ -104,11 +107,13 @@ fn main() -> ExitCode {
         vec![100, 500, 1000, 2000, 5000]
     };
     let sock = std::env::temp_dir().join(format!("teleport-bench-{}.sock", std::process::id()));
+    // (title, network, address, socket layer, server on smol)
     let rows = [
         (
             "full stack, TCP loopback",
             Network::Tcp,
             "127.0.0.1:19190".to_string(),
+            false,
             false,
         ),
         (
@@ -116,11 +121,20 @@ fn main() -> ExitCode {
             Network::Unix,
             sock.display().to_string(),
             false,
+            false,
         ),
         (
             "socket layer, TCP loopback",
             Network::Tcp,
             "127.0.0.1:19191".to_string(),
+            true,
+            false,
+        ),
+        (
+            "full stack, TCP loopback, smol server",
+            Network::Tcp,
+            "127.0.0.1:19192".to_string(),
+            false,
             true,
         ),
     ];
@@ -128,9 +142,9 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    for (title, network, addr, socket_layer) in rows {
+    for (title, network, addr, socket_layer, smol) in rows {
         println!("\n## {title}: {total} calls per level, BenchmarkMessage 581 B, protobuf\n");
-        let mut child = match spawn_server(network, &addr, socket_layer) {
+        let mut child = match spawn_server(network, &addr, socket_layer, smol) {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("cannot start the server: {e}");
@@ -173,6 +187,7 @@ fn spawn_server(
     network: Network,
     addr: &str,
     socket_layer: bool,
+    on_smol: bool,
 ) -> std::io::Result<std::process::Child> {
     let mut cmd = Command::new(std::env::current_exe()?);
     cmd.args(["--serve", addr]).stdout(Stdio::null());
@@ -181,6 +196,9 @@ fn spawn_server(
     }
     if network == Network::Unix {
         cmd.arg("--unix");
+    }
+    if on_smol {
+        cmd.arg("--smol");
     }
     let child = cmd.spawn()?;
     for _ in 0..200 {
