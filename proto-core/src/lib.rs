@@ -76,4 +76,4 @@ pub use status::{StatusRef, StatusText, StatusView};
 pub use time::Instant;
 
 // The README's Rust examples are compiled and run as doc tests of
-// teleport-tokio, which can see every crate they use.
+// teleport-adapter-tests, which can see every crate they use.

@@ -2,6 +2,12 @@
 //! differs between tokio and smol (running a test, a connected socket pair)
 //! sits behind [`TestRt`]; everything else is written once.
 
+// The README's Rust examples (core, tokio, smol) are compiled and run as doc
+// tests here, where every crate they use is a dependency.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
+
 use std::future::Future;
 use std::time::Duration;
 

@@ -36,11 +36,6 @@ use std::time::Duration;
 
 pub use teleport_async::*;
 
-// The README's Rust examples (core and tokio) are compiled and run as doc tests.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct ReadmeDoctests;
-
 /// The tokio runtime as a Teleport [`Runtime`]. Uses the ambient tokio
 /// runtime (call from inside one).
 #[derive(Clone, Copy, Debug, Default)]
