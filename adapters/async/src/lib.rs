@@ -28,7 +28,7 @@ pub use handler::{Ctx, Handler, Router};
 pub use peer::{DialOptions, Listening, Peer};
 pub use rt::{
     Addr, BoxIo, Listener, Network, Runtime, SocketOptions, Timer, Transport,
-    connecting_tcp_socket, now, sleep, to_core, to_std,
+    connecting_tcp_socket, now, remove_stale_socket, sleep, to_core, to_std,
 };
 pub use session::{Call, DEFAULT_DRAIN, Push, Reply, Session};
 

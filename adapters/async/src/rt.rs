@@ -206,6 +206,15 @@ pub fn connecting_tcp_socket(
     Ok(sock.into())
 }
 
+/// Remove a socket file left at `path` by a dead server (it would make
+/// bind fail); anything that is not a socket is left alone.
+pub fn remove_stale_socket(path: &std::path::Path) {
+    use std::os::unix::fs::FileTypeExt;
+    if std::fs::metadata(path).is_ok_and(|m| m.file_type().is_socket()) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
 fn epoch() -> std::time::Instant {
     static EPOCH: OnceLock<std::time::Instant> = OnceLock::new();
     *EPOCH.get_or_init(std::time::Instant::now)

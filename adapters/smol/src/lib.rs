@@ -116,10 +116,7 @@ impl Runtime for Smol {
         match addr {
             Addr::Tcp(a) => Ok(SmolListener::Tcp(TcpListener::bind(a).await?, *opts)),
             Addr::Unix(path) => {
-                // A socket file left by a dead server would make bind fail.
-                if std::fs::metadata(path).is_ok_and(|m| is_socket(&m)) {
-                    let _ = std::fs::remove_file(path);
-                }
+                remove_stale_socket(path);
                 Ok(SmolListener::Unix(UnixListener::bind(path)?))
             }
         }
@@ -157,11 +154,6 @@ async fn connect_from(
         Some(e) => Err(e),
         None => Ok(stream),
     }
-}
-
-fn is_socket(m: &std::fs::Metadata) -> bool {
-    use std::os::unix::fs::FileTypeExt;
-    m.file_type().is_socket()
 }
 
 /// Serve any `futures-io` stream.

@@ -110,11 +110,15 @@ pub fn spawn_join<R: Runtime + Default, T: Send + 'static>(
     async move { rx.recv().await.expect("spawned task finished") }
 }
 
-/// Run each listed generic test body on a runtime: `runtime_tests!(on_tokio, OnTokio, [a, b])`
-/// makes `on_tokio::a` running `a::<OnTokio>()`.
+/// Run each listed generic test body on each listed runtime:
+/// `runtime_tests!([on_tokio: OnTokio, on_smol: OnSmol], [a, b])` makes
+/// `on_tokio::a` running `a::<OnTokio>()`, and so on.
 #[macro_export]
 macro_rules! runtime_tests {
-    ($module:ident, $rt:ty, [$($test:ident),* $(,)?]) => {
+    ([$($module:ident: $rt:ty),* $(,)?], $tests:tt) => {
+        $( $crate::runtime_tests!(@one $module, $rt, $tests); )*
+    };
+    (@one $module:ident, $rt:ty, [$($test:ident),* $(,)?]) => {
         mod $module {
             #[allow(unused_imports)]
             use super::*;

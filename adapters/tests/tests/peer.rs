@@ -20,25 +20,7 @@ const LIMIT: Duration = Duration::from_secs(20);
 type Peer<T> = teleport_async::Peer<<T as TestRt>::Rt>;
 
 runtime_tests!(
-    on_tokio,
-    OnTokio,
-    [
-        calls_and_pushes_both_ways_over_tcp,
-        calls_and_pushes_both_ways_over_unix_socket,
-        thousands_of_concurrent_calls_on_one_session,
-        per_call_timeout_and_context_age,
-        graceful_shutdown_finishes_calls_in_flight,
-        client_redials_after_server_restart,
-        unknown_routes_and_accept_codec,
-        a_panicking_handler_answers_500_and_the_session_lives_on,
-        sessions_over_a_transport_you_bring,
-        tls_round_trip,
-    ]
-);
-
-runtime_tests!(
-    on_smol,
-    OnSmol,
+    [on_tokio: OnTokio, on_smol: OnSmol],
     [
         calls_and_pushes_both_ways_over_tcp,
         calls_and_pushes_both_ways_over_unix_socket,

@@ -122,10 +122,7 @@ impl Runtime for Tokio {
                 *opts,
             )),
             Addr::Unix(path) => {
-                // A socket file left by a dead server would make bind fail.
-                if std::fs::metadata(path).is_ok_and(|m| is_socket(&m)) {
-                    let _ = std::fs::remove_file(path);
-                }
+                remove_stale_socket(path);
                 Ok(TokioListener::Unix(tokio::net::UnixListener::bind(path)?))
             }
         }
@@ -156,11 +153,6 @@ impl Runtime for Tokio {
             ))),
         }
     }
-}
-
-fn is_socket(m: &std::fs::Metadata) -> bool {
-    use std::os::unix::fs::FileTypeExt;
-    m.file_type().is_socket()
 }
 
 /// A tokio stream seen through the runtime-neutral `futures-io` traits.
