@@ -1045,3 +1045,120 @@ fn send_queue_limit_pushes_back() {
     conn.advance_transmit(n);
     conn.push("/p", json(&body), Instant::ZERO).unwrap();
 }
+
+#[test]
+fn read_timeout_closes_a_silent_or_trickling_peer() {
+    let config = Config {
+        read_timeout: Some(Duration::from_secs(5)),
+        ..Config::new()
+    };
+    let mut pair = Pair::new(
+        Config::new(),
+        router(&[]),
+        config,
+        router(&[(CALL, "/a", "a")]),
+    );
+    // Complete frames keep it open.
+    pair.advance(Duration::from_secs(4), Duration::from_secs(1));
+    pair.client.push("/a", json(b"1"), pair.now).unwrap();
+    pair.pump();
+    pair.advance(Duration::from_secs(4), Duration::from_secs(1));
+    assert_eq!(pair.server.state(), State::Open);
+    // A frame trickled one byte per second never completes in time.
+    let bytes = frame(9, Mtype::Call, "/a", StatusRef::OK, b"[1,2,3,4,5,6,7,8,9]");
+    let mut fed = 0;
+    for b in &bytes {
+        pair.now = pair.now + Duration::from_secs(1);
+        if pair.server.handle_input(&[*b], pair.now) == 0 {
+            break;
+        }
+        fed += 1;
+        pair.server.handle_timeout(pair.now);
+        let events = drain_events(&mut pair.server);
+        assert!(
+            !events.iter().any(|e| matches!(e, Ev::Call { .. })),
+            "{events:?}"
+        );
+    }
+    assert!(fed < bytes.len(), "the whole frame got through");
+    assert_eq!(pair.server.state(), State::Closed);
+    assert_eq!(pair.server.close_reason(), Some(CloseReason::ReadTimeout));
+}
+
+#[test]
+fn write_timeout_closes_a_peer_that_stops_reading() {
+    let config = Config {
+        write_timeout: Some(Duration::from_secs(3)),
+        ..Config::new()
+    };
+    let mut conn: Connection<Growable, Router<&'static str>> =
+        Connection::new(config, Role::Server, Router::default(), Instant::ZERO);
+    // Idle with an empty queue: no deadline from the write timeout.
+    assert_eq!(conn.poll_timeout(), None);
+    let t = |s: u64| Instant::from_millis(s * 1000);
+    conn.push("/p", json(b"1"), t(10)).unwrap();
+    assert_eq!(conn.poll_timeout(), Some(t(13)));
+    // Partial progress restarts the clock.
+    conn.advance_transmit(3);
+    conn.handle_timeout(t(13));
+    assert_eq!(conn.state(), State::Open);
+    conn.handle_timeout(t(15));
+    assert_eq!(conn.state(), State::Open);
+    conn.handle_timeout(t(16));
+    assert_eq!(conn.state(), State::Closed);
+    assert_eq!(conn.close_reason(), Some(CloseReason::WriteStalled));
+}
+
+/// Both peers push and call as fast as their send queues allow while the
+/// pipe between them holds little: neither may stop reading because its own
+/// queue is full, or the two wedge each other.
+#[test]
+fn two_way_pressure_with_small_queues_keeps_flowing() {
+    // The frame limit also bounds the receive buffer: unread input backs up.
+    let config = Config {
+        send_queue_limit: 2048,
+        frame_limit: 1024,
+        ..Config::new()
+    };
+    let routes = [(PUSH, "/p", "p"), (CALL, "/c", "c")];
+    let mut pair = Pair::new(config, router(&routes), config, router(&routes));
+    let body = [b'7'; 200];
+    let mut pending: [Vec<Seq>; 2] = [Vec::new(), Vec::new()];
+    let mut delivered = [0usize; 2];
+    let mut replies = [0usize; 2];
+    for _ in 0..4000 {
+        let now = pair.now;
+        // The transport moves at most 512 bytes each way per round, and the
+        // applications refill the room before the connections read again.
+        transfer(&mut pair.client, &mut pair.server, 512, now);
+        transfer(&mut pair.server, &mut pair.client, 512, now);
+        for (conn, owed) in [&mut pair.client, &mut pair.server]
+            .into_iter()
+            .zip(&mut pending)
+        {
+            // Replies owed first, then as much new traffic as fits.
+            owed.retain(|&seq| reply_ok(conn, seq, b"1", now).is_err());
+            while conn.push("/p", json(&body), now).is_ok() {}
+            let _ = conn.call("/c", json(b"2"), now);
+        }
+        for side in 0..2 {
+            let conn = if side == 0 {
+                &mut pair.client
+            } else {
+                &mut pair.server
+            };
+            for ev in drain_events(conn) {
+                match ev {
+                    Ev::Push { .. } => delivered[side] += 1,
+                    Ev::Call { seq, .. } => pending[side].push(seq),
+                    Ev::Replied { code: 0, .. } => replies[side] += 1,
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+        }
+        if delivered.iter().chain(&replies).all(|&n| n >= 200) {
+            return;
+        }
+    }
+    panic!("traffic wedged: pushes delivered {delivered:?}, replies {replies:?}");
+}

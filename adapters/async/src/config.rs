@@ -1,10 +1,13 @@
 //! `PeerConfig`: the Go framework's peer settings, plus limits and socket options.
 
+use std::fmt;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use teleport_core::codec;
-use teleport_core::conn::{Config, Ping};
+use teleport_core::conn::{Auth, Config, Ping};
+use teleport_core::{Meta, Status};
 
 use crate::rt::{Network, SocketOptions};
 
@@ -62,8 +65,87 @@ pub struct PeerConfig {
     pub ping: Option<Ping>,
     /// Stop accepting past this many live sessions (`None`: no cap).
     pub max_sessions: Option<usize>,
+    /// Close a session when no complete message arrived for this long
+    /// (`None`: never). Bounds peers that connect and say nothing or trickle
+    /// bytes; clients that idle on purpose should send a heartbeat
+    /// [`ping`](Self::ping) more often.
+    pub read_timeout: Option<Duration>,
+    /// Close a session whose peer accepted none of our queued bytes for this
+    /// long (`None`: never), so a peer that stops reading cannot hold memory
+    /// and waiting callers forever.
+    pub write_timeout: Option<Duration>,
+    /// Server side: every accepted session must first pass this check.
+    pub auth_checker: Option<AuthChecker>,
+    /// Client side: sent as the first message of every dialed session.
+    pub auth_bearer: Option<AuthBearer>,
     /// TCP socket options.
     pub socket: SocketOptions,
+}
+
+/// The AUTH_CALL a client sent, as the [`AuthChecker`] sees it.
+#[derive(Debug)]
+pub struct AuthRequest<'a> {
+    /// Where the session comes from.
+    pub peer_addr: &'a crate::rt::Addr,
+    /// Body codec id.
+    pub codec: u8,
+    /// The body as sent.
+    pub body: &'a [u8],
+    /// Metadata.
+    pub meta: Meta,
+}
+
+type CheckFn = dyn Fn(&AuthRequest<'_>) -> Result<Vec<u8>, Status> + Send + Sync;
+
+/// Checks a session's AUTH_CALL: `Ok(body)` opens the session and answers
+/// with `body` (in the request's codec); `Err(status)` answers with the
+/// status and closes. Until it passes, anything else the client sends is
+/// answered 401 and closes the session. It runs on the session's IO task:
+/// keep it quick.
+///
+/// ```
+/// use teleport_async::{AuthChecker, PeerConfig, Status};
+/// let cfg = PeerConfig {
+///     auth_checker: Some(AuthChecker::new(|req| match req.body {
+///         b"\"secret\"" => Ok(b"\"ok\"".to_vec()),
+///         _ => Err(Status::new(403, "Forbidden")),
+///     })),
+///     ..PeerConfig::default()
+/// };
+/// # let _ = cfg;
+/// ```
+#[derive(Clone)]
+pub struct AuthChecker(Arc<CheckFn>);
+
+impl AuthChecker {
+    /// Wrap a check function.
+    pub fn new(
+        check: impl Fn(&AuthRequest<'_>) -> Result<Vec<u8>, Status> + Send + Sync + 'static,
+    ) -> Self {
+        Self(Arc::new(check))
+    }
+
+    pub(crate) fn check(&self, req: &AuthRequest<'_>) -> Result<Vec<u8>, Status> {
+        (self.0)(req)
+    }
+}
+
+impl fmt::Debug for AuthChecker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AuthChecker")
+    }
+}
+
+/// What a client sends as its AUTH_CALL. Calls made before the server
+/// accepted it wait for the answer; a refusal closes the session (calls
+/// end with 102, the log line names the server's status code) and it is not
+/// redialed.
+#[derive(Clone, Debug)]
+pub struct AuthBearer {
+    /// Body codec id.
+    pub codec: u8,
+    /// The encoded body.
+    pub body: Vec<u8>,
 }
 
 impl Default for PeerConfig {
@@ -87,6 +169,10 @@ impl Default for PeerConfig {
             send_queue_limit: 16 << 20,
             ping: None,
             max_sessions: None,
+            read_timeout: None,
+            write_timeout: Some(Duration::from_secs(30)),
+            auth_checker: None,
+            auth_bearer: None,
             socket: SocketOptions::default(),
         }
     }
@@ -106,6 +192,25 @@ impl PeerConfig {
         c.session_age = self.default_session_age;
         c.default_body_codec = self.default_body_codec;
         c.ping = self.ping;
+        c.read_timeout = self.read_timeout;
+        c.write_timeout = self.write_timeout;
+        c
+    }
+
+    /// The core settings of one session in `role`.
+    pub(crate) fn conn_config_for(&self, role: teleport_core::router::Role) -> Config {
+        let mut c = self.conn_config();
+        let auth = match role {
+            teleport_core::router::Role::Server => self.auth_checker.is_some(),
+            teleport_core::router::Role::Client => self.auth_bearer.is_some(),
+        };
+        if auth {
+            c.auth = match role {
+                teleport_core::router::Role::Server => Auth::Checker,
+                teleport_core::router::Role::Client => Auth::Bearer,
+            };
+            c.handshake_timeout = Some(self.default_dial_timeout);
+        }
         c
     }
 }

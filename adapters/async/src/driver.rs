@@ -9,9 +9,10 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures_io::{AsyncRead, AsyncWrite};
 use teleport_core::codec;
-use teleport_core::conn::{CloseReason, Event, Outcome, State};
-use teleport_core::{Meta, Status};
+use teleport_core::conn::{CloseReason, Event, Outcome, Outgoing, State};
+use teleport_core::{Meta, Status, StatusRef};
 
+use crate::config::AuthRequest;
 use crate::handler::{Ctx, Handler};
 use crate::rt::{self, BoxIo, Runtime, Timer};
 use crate::session::{CallSlot, Inner, Reply, Session, Shared, call_key};
@@ -204,6 +205,7 @@ fn collect_events(
     let remote = &session.0.remote;
     let mut any = false;
     let mut outcomes = false;
+    let mut auth_verdict = None;
     loop {
         let job = match conn.poll_event() {
             None => break,
@@ -225,11 +227,26 @@ fn collect_events(
                 }
                 None
             }
-            Some(Event::AuthCall(_)) => None,
+            Some(Event::AuthCall(msg)) => {
+                let codec = msg.body_codec;
+                let verdict = match &session.0.config.auth_checker {
+                    Some(checker) => checker.check(&AuthRequest {
+                        peer_addr: remote,
+                        codec,
+                        body: msg.body,
+                        meta: Meta::from_view(msg.meta).unwrap_or_default(),
+                    }),
+                    None => Err(StatusRef::UNAUTHORIZED.to_owned()),
+                };
+                auth_verdict = Some((codec, verdict));
+                None
+            }
             Some(Event::AuthResult { code, .. }) => {
                 if code != 0 {
                     tracing::warn!(target: "teleport", "auth with {remote} failed: status {code}");
                 }
+                // Calls waiting for the session to open can go (or fail).
+                outcomes = true;
                 None
             }
             Some(Event::Warning(w)) => {
@@ -247,6 +264,20 @@ fn collect_events(
             }
         };
         any = true;
+        if let Some((codec, verdict)) = auth_verdict.take() {
+            let now = rt::now();
+            let sent = match &verdict {
+                Ok(body) => conn.auth_reply(StatusRef::OK, Outgoing::new(codec, body), now),
+                Err(status) => {
+                    tracing::warn!(target: "teleport", "auth from {remote} refused: {status}");
+                    conn.auth_reply(status.as_ref(), Outgoing::new(codec, &[]), now)
+                }
+            };
+            if let Err(e) = sent {
+                tracing::warn!(target: "teleport", "auth reply to {remote} not sent: {e}");
+                conn.close(None, now);
+            }
+        }
         if let Some(mut job) = job {
             if job.ctx.mtype() == teleport_core::Mtype::Call
                 && let Some(codec) = conn.reply_codec(job.ctx.seq(), codec::is_supported)

@@ -23,7 +23,7 @@ mod session;
 pub mod tls;
 
 pub use body::{Body, FromBody, Proto, Raw, WithMeta};
-pub use config::PeerConfig;
+pub use config::{AuthBearer, AuthChecker, AuthRequest, PeerConfig};
 pub use handler::{Ctx, Handler, Router};
 pub use peer::{DialOptions, Listening, Peer};
 pub use rt::{

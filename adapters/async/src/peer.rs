@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
-use teleport_core::conn::{CloseReason, Connection};
+use teleport_core::conn::{CloseReason, Connection, Outgoing};
 use teleport_core::router::Role;
 use teleport_core::xfer::XferFilters;
 use teleport_core::{Status, StatusRef};
@@ -365,13 +365,26 @@ impl<R: Runtime> Peer<R> {
     }
 
     fn new_conn(&self, role: Role) -> Conn {
-        Connection::new(
-            self.inner.config.conn_config(),
+        let now = rt::now();
+        let config = &self.inner.config;
+        let mut conn = Connection::new(
+            config.conn_config_for(role),
             role,
             self.inner.router.clone(),
-            rt::now(),
+            now,
         )
-        .with_xfer_filters(self.inner.xfer.clone())
+        .with_xfer_filters(self.inner.xfer.clone());
+        if role == Role::Client
+            && let Some(bearer) = &config.auth_bearer
+        {
+            // Queued first; calls the application makes meanwhile wait.
+            let sent = conn.auth_call(Outgoing::new(bearer.codec, &bearer.body), now);
+            if let Err(e) = sent {
+                tracing::warn!(target: "teleport", "auth call not sent: {e}");
+                conn.close(None, now);
+            }
+        }
+        conn
     }
 
     fn new_session(&self, role: Role, remote: Addr) -> Session {

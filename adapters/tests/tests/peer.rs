@@ -10,8 +10,8 @@ use async_channel as mpsc;
 use serde_json::json;
 use teleport_adapter_tests::{OnSmol, OnTokio, TestRt, nap, runtime_tests, spawn_join, within};
 use teleport_async::{
-    Addr, Ctx, Network, PeerConfig, Raw, Router, Status, StatusRef, WithMeta, call_controller,
-    codec,
+    Addr, AuthBearer, AuthChecker, CloseReason, Ctx, Network, PeerConfig, Raw, Router, Status,
+    StatusRef, WithMeta, call_controller, codec,
 };
 
 const LIMIT: Duration = Duration::from_secs(20);
@@ -32,6 +32,7 @@ runtime_tests!(
         a_panicking_handler_answers_500_and_the_session_lives_on,
         sessions_over_a_transport_you_bring,
         tls_round_trip,
+        auth_bearer_and_checker,
     ]
 );
 
@@ -203,7 +204,7 @@ async fn exercise<S: TestRt, C: TestRt>(server_addr: &str, network: Network) {
     session.close();
     assert_eq!(
         within(LIMIT, "close", session.closed()).await,
-        teleport_async::CloseReason::Drained
+        CloseReason::Drained
     );
     server.shutdown(Duration::from_secs(1)).await;
     assert_eq!(server.count_sessions(), 0);
@@ -526,5 +527,53 @@ async fn tls_round_trip<T: TestRt>() {
     if let Ok(s) = plain.dial(&bound.addr.to_string()).await {
         assert!(s.call("/math/add", &[1]).await.is_err());
     }
+    server.shutdown(Duration::ZERO).await;
+}
+
+async fn auth_bearer_and_checker<T: TestRt>() {
+    let mut r = Router::new();
+    r.call("/who", |_ctx: Ctx, _: ()| async move { Ok("in") })
+        .unwrap();
+    let config = PeerConfig {
+        auth_checker: Some(AuthChecker::new(|req| {
+            if req.body == b"\"open sesame\"" && req.meta.get("user") == None {
+                Ok(b"\"welcome\"".to_vec())
+            } else {
+                Err(Status::new(403, "Forbidden").with_cause("bad token"))
+            }
+        })),
+        ..server_config()
+    };
+    let server = Peer::<T>::new(config, r);
+    let addr = server.listen().await.unwrap().addr.to_string();
+    let client = |token: &str| {
+        Peer::<T>::new(
+            PeerConfig {
+                auth_bearer: Some(AuthBearer {
+                    codec: codec::id::JSON,
+                    body: serde_json::to_vec(token).unwrap(),
+                }),
+                ..PeerConfig::default()
+            },
+            Router::new(),
+        )
+    };
+    // The call is made before the auth answer arrives: it waits for it.
+    let good = client("open sesame");
+    let session = good.dial(&addr).await.unwrap();
+    let reply = within(LIMIT, "authorized call", session.call("/who", &())).await;
+    assert_eq!(reply.unwrap().decode::<String>().unwrap(), "in");
+    // A wrong token: the session closes and its calls fail.
+    let bad = client("guess");
+    let session = bad.dial(&addr).await.unwrap();
+    let err = within(LIMIT, "refused call", session.call("/who", &())).await;
+    assert_eq!(err.unwrap_err().code, StatusRef::CONN_CLOSED.code);
+    let reason = within(LIMIT, "refused session closes", session.closed()).await;
+    assert_eq!(reason, CloseReason::AuthFailed { code: 403 });
+    // A client without a bearer gets nowhere either.
+    let none = Peer::<T>::new(PeerConfig::default(), Router::new());
+    let session = none.dial(&addr).await.unwrap();
+    let err = within(LIMIT, "unauthenticated call", session.call("/who", &())).await;
+    assert_eq!(err.unwrap_err().code, StatusRef::CONN_CLOSED.code);
     server.shutdown(Duration::ZERO).await;
 }

@@ -387,8 +387,12 @@ pub struct Connection<S: Storage, R: Routes> {
     surfaced_len: usize,
     /// Last CALL/PUSH written or read (drives our pings).
     last_activity: Instant,
-    /// Last frame read (the pong watchdog).
+    /// Last frame read (the pong watchdog and the read timeout).
     last_read: Instant,
+    /// Last time the send queue was seen empty or made progress.
+    send_progress: Instant,
+    /// `advance_transmit` moved bytes since `send_progress` was stamped.
+    sent_since_stamp: bool,
     /// The rate the peer's heartbeats announced, once positive.
     pong_rate_secs: Option<u32>,
     ping_outstanding: bool,
@@ -455,6 +459,8 @@ impl<S: Storage, R: Routes> Connection<S, R> {
             surfaced_len: 0,
             last_activity: now,
             last_read: now,
+            send_progress: now,
+            sent_since_stamp: false,
             pong_rate_secs: None,
             ping_outstanding: false,
             next_call_deadline: Instant::NEVER,
@@ -566,6 +572,18 @@ impl<S: Storage, R: Routes> Connection<S, R> {
             self.close_now(CloseReason::HeartbeatTimeout);
             return;
         }
+        if let Some(deadline) = self.read_deadline()
+            && now >= deadline
+        {
+            self.close_now(CloseReason::ReadTimeout);
+            return;
+        }
+        if let Some(deadline) = self.write_deadline()
+            && now >= deadline
+        {
+            self.close_now(CloseReason::WriteStalled);
+            return;
+        }
         if let Some(deadline) = self.ping_deadline()
             && now >= deadline
         {
@@ -583,6 +601,7 @@ impl<S: Storage, R: Routes> Connection<S, R> {
     /// `n` bytes of [`poll_transmit`](Self::poll_transmit) were written.
     pub fn advance_transmit(&mut self, n: usize) {
         self.out.queue.consume(n);
+        self.sent_since_stamp |= n > 0;
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) next needs to run.
@@ -607,10 +626,15 @@ impl<S: Storage, R: Routes> Connection<S, R> {
         if self.state == State::Draining {
             next = next.min(self.drain_deadline);
         }
-        if let Some(d) = self.pong_deadline() {
-            next = next.min(d);
-        }
-        if let Some(d) = self.ping_deadline() {
+        for d in [
+            self.pong_deadline(),
+            self.ping_deadline(),
+            self.read_deadline(),
+            self.write_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        {
             next = next.min(d);
         }
         (next != Instant::NEVER).then_some(next)
@@ -869,6 +893,12 @@ impl<S: Storage, R: Routes> Connection<S, R> {
     fn set_now(&mut self, now: Instant) {
         // A clock that goes backwards is treated as standing still.
         self.now = self.now.max(now);
+        // `advance_transmit` takes no time, so progress is stamped here: the
+        // stall clock starts no earlier than the last sign of life.
+        if self.sent_since_stamp || self.out.queue.is_empty() {
+            self.send_progress = self.now;
+            self.sent_since_stamp = false;
+        }
     }
 
     fn frame_limit(&self) -> u32 {
@@ -968,6 +998,17 @@ impl<S: Storage, R: Routes> Connection<S, R> {
         }
         // Closed once silent for more than two intervals.
         Some(self.last_read + Duration::from_secs(2 * u64::from(rate)) + Duration::from_millis(1))
+    }
+
+    fn read_deadline(&self) -> Option<Instant> {
+        let limit = self.config.read_timeout?;
+        (self.state != State::Closed).then(|| self.last_read + limit)
+    }
+
+    fn write_deadline(&self) -> Option<Instant> {
+        let limit = self.config.write_timeout?;
+        (self.state != State::Closed && !self.out.queue.is_empty())
+            .then(|| self.send_progress + limit)
     }
 
     fn ping_deadline(&self) -> Option<Instant> {
@@ -1098,10 +1139,6 @@ impl<S: Storage, R: Routes> Connection<S, R> {
             // Only the application can move the auth exchange on.
             return Step::Idle;
         }
-        let reserve = ANSWER_RESERVE.min(self.out.queue.capacity());
-        if self.out.queue.free() < reserve {
-            return Step::Idle;
-        }
         let limit = self.frame_limit();
         let raw = match decode_frame(self.recv.queued(), limit) {
             Ok(Decoded::Frame(raw)) => raw,
@@ -1146,6 +1183,58 @@ impl<S: Storage, R: Routes> Connection<S, R> {
                 return Step::Continue;
             }
         };
+        let mut stored_xfer = [0u8; MAX_REPLY_XFER];
+        let xfer_fits = xfer.len() <= MAX_REPLY_XFER;
+        if let Some(dst) = stored_xfer.get_mut(..xfer.len()) {
+            dst.copy_from_slice(xfer);
+        }
+        let call_decision = (self.auth == AuthState::Done && msg.mtype == Mtype::Call).then(|| {
+            let seq = msg.seq;
+            if self.state == State::Draining {
+                CallDecision::Refuse {
+                    status: StatusRef::CONN_CLOSED,
+                    warning: Warning::CallWhileClosing(seq),
+                }
+            } else if self.config.pong && msg.service_method == HEARTBEAT_PATH {
+                CallDecision::Heartbeat(parse_heartbeat_rate(msg.meta.get(META_HEARTBEAT)))
+            } else if msg.service_method.is_empty() || !xfer_fits {
+                CallDecision::Refuse {
+                    status: StatusRef::BAD_MESSAGE.with_cause(if xfer_fits {
+                        "invalid service method for message"
+                    } else {
+                        "too many transfer filters"
+                    }),
+                    warning: Warning::CallRefused(seq, StatusRef::BAD_MESSAGE.code),
+                }
+            } else if self.inbound.position(seq).is_some() {
+                CallDecision::Refuse {
+                    status: StatusRef::BAD_MESSAGE.with_cause("seq of a call still in flight"),
+                    warning: Warning::DuplicateCall(seq),
+                }
+            } else if self.inbound.len() >= self.config.max_inbound_calls || self.inbound.is_full()
+            {
+                CallDecision::Refuse {
+                    status: BUSY,
+                    warning: Warning::CallRefused(seq, BUSY.code),
+                }
+            } else {
+                route_message(&self.router, &msg, &mut self.method_buf, RouteKind::Call)
+            }
+        });
+        // Frames we answer ourselves wait for send room, so a peer that does
+        // not read cannot make us queue without bound. Everything else
+        // (replies, pushes, accepted calls) is read regardless: stopping
+        // those would let two peers that both wait for room wedge each other.
+        let answered_here = match self.auth {
+            AuthState::CheckerWaiting => msg.mtype != Mtype::AuthCall,
+            _ => matches!(
+                call_decision,
+                Some(CallDecision::Refuse { .. } | CallDecision::Heartbeat(_))
+            ),
+        };
+        if answered_here && self.out.queue.free() < ANSWER_RESERVE.min(self.out.queue.capacity()) {
+            return Step::Idle;
+        }
         self.stats.frames_in += 1;
         self.last_read = self.now;
 
@@ -1244,42 +1333,11 @@ impl<S: Storage, R: Routes> Connection<S, R> {
                 let seq = msg.seq;
                 let request_codec = msg.body_codec;
                 let accept_codec = parse_accept_codec(msg.meta);
-                let mut stored_xfer = [0u8; MAX_REPLY_XFER];
-                let xfer_fits = xfer.len() <= MAX_REPLY_XFER;
-                if let Some(dst) = stored_xfer.get_mut(..xfer.len()) {
-                    dst.copy_from_slice(xfer);
-                }
-                let decision = if self.state == State::Draining {
-                    CallDecision::Refuse {
-                        status: StatusRef::CONN_CLOSED,
-                        warning: Warning::CallWhileClosing(seq),
-                    }
-                } else if self.config.pong && msg.service_method == HEARTBEAT_PATH {
-                    CallDecision::Heartbeat(parse_heartbeat_rate(msg.meta.get(META_HEARTBEAT)))
-                } else if msg.service_method.is_empty() || !xfer_fits {
-                    CallDecision::Refuse {
-                        status: StatusRef::BAD_MESSAGE.with_cause(if xfer_fits {
-                            "invalid service method for message"
-                        } else {
-                            "too many transfer filters"
-                        }),
-                        warning: Warning::CallRefused(seq, StatusRef::BAD_MESSAGE.code),
-                    }
-                } else if self.inbound.position(seq).is_some() {
-                    CallDecision::Refuse {
-                        status: StatusRef::BAD_MESSAGE.with_cause("seq of a call still in flight"),
-                        warning: Warning::DuplicateCall(seq),
-                    }
-                } else if self.inbound.len() >= self.config.max_inbound_calls
-                    || self.inbound.is_full()
-                {
-                    CallDecision::Refuse {
-                        status: BUSY,
-                        warning: Warning::CallRefused(seq, BUSY.code),
-                    }
-                } else {
-                    route_message(&self.router, &msg, &mut self.method_buf, RouteKind::Call)
-                };
+                // Decided above, before the send-room check.
+                let decision = call_decision.unwrap_or(CallDecision::Refuse {
+                    status: StatusRef::BAD_MESSAGE,
+                    warning: Warning::CallRefused(seq, StatusRef::BAD_MESSAGE.code),
+                });
                 let xfer_len = xfer.len().min(MAX_REPLY_XFER) as u8;
                 let pipe = stored_xfer.get(..usize::from(xfer_len)).unwrap_or_default();
                 match decision {

@@ -72,11 +72,20 @@ pub struct Config {
     /// Answer the peer's heartbeats and close a connection whose peer goes
     /// silent for two of its announced intervals (Go's Pong).
     pub pong: bool,
+    /// Close when no complete frame arrived for this long (since the last
+    /// one, or since the connection opened). Bounds peers that connect and
+    /// say nothing or trickle a frame a byte at a time; peers that sit idle
+    /// on purpose must send heartbeats more often than this.
+    pub read_timeout: Option<Duration>,
+    /// Close when queued bytes made no transmit progress for this long: a
+    /// peer that stops reading cannot hold the send queue (and the calls
+    /// waiting for room in it) forever.
+    pub write_timeout: Option<Duration>,
 }
 
 impl Config {
     /// Defaults: 4 MiB frames, 8 MiB send queue, 1024 calls each way, no
-    /// timeouts, json, no auth, no ping, pong on.
+    /// timeouts, json, no auth, no ping, pong on, no read or write timeout.
     pub const fn new() -> Self {
         Self {
             frame_limit: crate::frame::DEFAULT_FRAME_LIMIT,
@@ -90,6 +99,8 @@ impl Config {
             handshake_timeout: None,
             ping: None,
             pong: true,
+            read_timeout: None,
+            write_timeout: None,
         }
     }
 }
@@ -258,6 +269,11 @@ pub enum CloseReason {
     Rejected(Reject),
     /// The peer broke the protocol.
     Protocol(ProtocolError),
+    /// No complete frame arrived within [`Config::read_timeout`].
+    ReadTimeout,
+    /// Queued bytes made no progress within [`Config::write_timeout`]: the
+    /// peer stopped reading.
+    WriteStalled,
 }
 
 impl fmt::Display for CloseReason {
@@ -275,6 +291,8 @@ impl fmt::Display for CloseReason {
             Self::AuthFailed { code } => write!(f, "auth failed with status {code}"),
             Self::Rejected(s) => write!(f, "rejected by plugin: {s}"),
             Self::Protocol(e) => write!(f, "protocol error: {e}"),
+            Self::ReadTimeout => f.write_str("read timeout: no complete frame in time"),
+            Self::WriteStalled => f.write_str("write stalled: peer stopped reading"),
         }
     }
 }

@@ -62,7 +62,9 @@ pub trait Plugin: Send + Sync {
     fn on_dial(&self) -> Result<(), Reject> {
         Ok(())
     }
-    /// A CALL header was read (before routing for global plugins).
+    /// A CALL header was read (before routing for global plugins). A call
+    /// the connection must refuse while its send queue is full is read again
+    /// once there is room, so this can run twice for one frame.
     fn post_read_call_header(&self, _header: &mut ReadHeader<'_, '_>) -> Result<(), Reject> {
         Ok(())
     }
