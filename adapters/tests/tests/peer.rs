@@ -536,7 +536,7 @@ async fn auth_bearer_and_checker<T: TestRt>() {
         .unwrap();
     let config = PeerConfig {
         auth_checker: Some(AuthChecker::new(|req| {
-            if req.body == b"\"open sesame\"" && req.meta.get("user") == None {
+            if req.body == b"\"open sesame\"" && req.meta.get("user").is_none() {
                 Ok(b"\"welcome\"".to_vec())
             } else {
                 Err(Status::new(403, "Forbidden").with_cause("bad token"))
