@@ -501,6 +501,18 @@ impl Keyed for OutboundCall {
     }
 }
 
+impl OutboundCall {
+    /// When it times out, if it does.
+    pub fn deadline(&self) -> Option<crate::Instant> {
+        self.deadline
+    }
+
+    /// A heartbeat CALL the connection made itself.
+    pub fn is_heartbeat(&self) -> bool {
+        self.heartbeat
+    }
+}
+
 /// Transfer-filter ids remembered per inbound call, so the reply uses them.
 pub const MAX_REPLY_XFER: usize = 8;
 

@@ -183,6 +183,13 @@ impl XferFilters {
             core::mem::swap(&mut cur, &mut next);
         }
         if pipe.is_empty() {
+            // Found by fuzzing: the limit held for filtered output only.
+            if payload.len() > limit {
+                return Err(XferError {
+                    id: 0,
+                    kind: XferErrorKind::TooLarge { limit },
+                });
+            }
             cur.extend_from_slice(payload);
         }
         Ok(cur)
