@@ -21,7 +21,7 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked
 fi
 
-python3 seed.py "${TELEPORT_SPEC_DIR:+$TELEPORT_SPEC_DIR/vectors.json}"
+python3 seed.py
 
 run() { # name, then cargo-fuzz feature flags
   local target="$1"

@@ -15,7 +15,10 @@ fn conn_both(data: &[u8]) {
     harness::conn_ops::<FixedStore>(data);
 }
 
-const TARGETS: [(&str, fn(&[u8])); 6] = [
+/// A fuzz target's checks.
+type Check = fn(&[u8]);
+
+const TARGETS: [(&str, Check); 6] = [
     ("frame_decode", harness::frame_stream),
     ("frame_roundtrip", harness::frame_roundtrip),
     ("meta_status", harness::meta_status),
