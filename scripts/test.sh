@@ -18,6 +18,7 @@ fi
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 
 step "clippy (host, all targets)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -39,5 +40,9 @@ done
 step "tests"
 cargo test --workspace --locked
 cargo test -p teleport-core --no-default-features --lib --locked
+
+step "fuzz smoke run (nightly, cargo-fuzz: every target 30 s)"
+rustup toolchain install nightly --profile minimal
+scripts/fuzz.sh 30
 
 step "all checks passed"
