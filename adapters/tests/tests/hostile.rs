@@ -66,7 +66,7 @@ const FRAME_LIMIT: u32 = 256 << 10;
 /// How far the heap may grow over its level at the start of an attack.
 /// Generous against allocator noise, tiny against what the attacks ask for
 /// (4 GiB frames, 64 MiB inflations, megabytes of unread replies).
-const HEAP_BOUND: usize = 24 << 20;
+const HEAP_BOUND: usize = 12 << 20;
 const LIMIT: Duration = Duration::from_secs(20);
 
 // ----- shared test machinery ---------------------------------------------------
@@ -249,6 +249,7 @@ impl HeapWatch {
     fn check(&self, what: &str) {
         let peak = PEAK.load(Ordering::Relaxed);
         let grew = peak.saturating_sub(self.0);
+        eprintln!("{what}: peak heap growth {} KiB", grew >> 10);
         assert!(
             grew <= HEAP_BOUND,
             "{what}: heap grew {grew} bytes over its start (bound {HEAP_BOUND})"
@@ -348,13 +349,25 @@ where
     F: FnOnce(String) -> Fut,
     Fut: Future<Output = ()>,
 {
+    hostile_with(config, || (), |addr, ()| scenario(addr));
+}
+
+/// [`hostile`], with `prepare` run under the test lock but before the heap
+/// watch starts (for attacks that are expensive to build).
+fn hostile_with<T, P, F, Fut>(config: PeerConfig, prepare: P, scenario: F)
+where
+    P: FnOnce() -> T,
+    F: FnOnce(String, T) -> Fut,
+    Fut: Future<Output = ()>,
+{
     let _serial = serial();
+    let prepared = prepare();
     runtime().block_on(async {
         let server = start(config).await;
         let good = good_client(&server.addr).await;
         tokio::time::sleep(Duration::from_millis(50)).await;
         let heap = HeapWatch::start();
-        tokio::time::timeout(LIMIT, scenario(server.addr.clone()))
+        tokio::time::timeout(LIMIT, scenario(server.addr.clone(), prepared))
             .await
             .expect("the scenario finished in time");
         heap.check("during the attack");
@@ -431,33 +444,35 @@ fn garbage_bytes_close_the_connection() {
 
 #[test]
 fn a_gzip_bomb_is_stopped_at_the_size_limit() {
-    // 64 MiB of zeros in a frame of a few dozen KiB; built before the heap
+    // 64 MiB of zeros in a frame of a few dozen KiB, built before the heap
     // watch starts.
-    let zeros = vec![b'0'; 64 << 20];
-    let mut bomb = Vec::new();
-    XferFilters::with_defaults()
-        .encode_to(
-            &MessageRepr {
-                seq: Seq(3),
-                mtype: Mtype::Call,
-                service_method: "/echo",
-                status: StatusRef::OK,
-                meta: teleport_core::meta::NoMeta,
-                body_codec: codec::id::PLAIN,
-                body: &zeros,
-            },
-            b"g",
-            &mut bomb,
-            u32::MAX,
-        )
-        .unwrap();
-    drop(zeros);
-    assert!(
-        bomb.len() < FRAME_LIMIT as usize,
-        "bomb frame {} bytes",
-        bomb.len()
-    );
-    hostile(config(), |addr| async move {
+    let build = || {
+        let zeros = vec![b'0'; 64 << 20];
+        let mut bomb = Vec::new();
+        XferFilters::with_defaults()
+            .encode_to(
+                &MessageRepr {
+                    seq: Seq(3),
+                    mtype: Mtype::Call,
+                    service_method: "/echo",
+                    status: StatusRef::OK,
+                    meta: teleport_core::meta::NoMeta,
+                    body_codec: codec::id::PLAIN,
+                    body: &zeros,
+                },
+                b"g",
+                &mut bomb,
+                u32::MAX,
+            )
+            .unwrap();
+        assert!(
+            bomb.len() < FRAME_LIMIT as usize,
+            "bomb frame {} bytes",
+            bomb.len()
+        );
+        bomb
+    };
+    hostile_with(config(), build, |addr, bomb| async move {
         let answers = attack(&addr, &bomb, Then::Hold).await;
         assert!(answers.closed);
         expect_log(&["closed: protocol error", "limit"]).await;
@@ -490,6 +505,22 @@ fn unknown_message_type_closes_the_connection() {
         bytes[7] = 9;
         let answers = attack(&addr, &bytes, Then::Hold).await;
         assert!(answers.closed);
+        expect_log(&["closed: protocol error"]).await;
+    });
+}
+
+#[test]
+fn a_call_that_breaks_after_its_seq_gets_400_then_close() {
+    hostile(config(), |addr| async move {
+        let mut bytes = frame(11, Mtype::Call, "/echo", &[], b"1");
+        // The service method is not UTF-8; seq and type were readable.
+        let at = bytes.windows(5).position(|w| w == b"/echo").unwrap();
+        bytes[at + 1] = 0xff;
+        let answers = attack(&addr, &bytes, Then::Hold).await;
+        assert!(answers.closed);
+        let (code, cause) = answers.status_of(11).expect("a 400 for seq 11");
+        assert_eq!(code, 400, "{answers:?}");
+        assert!(!cause.is_empty(), "{answers:?}");
         expect_log(&["closed: protocol error"]).await;
     });
 }
