@@ -71,8 +71,8 @@ pub struct PeerConfig {
     /// [`ping`](Self::ping) more often.
     pub read_timeout: Option<Duration>,
     /// Close a session whose peer accepted none of our queued bytes for this
-    /// long (`None`: never), so a peer that stops reading cannot hold memory
-    /// and waiting callers forever.
+    /// long (default 30 s; `None`: never), so a peer that stops reading
+    /// cannot hold memory and waiting callers forever.
     pub write_timeout: Option<Duration>,
     /// Server side: every accepted session must first pass this check.
     pub auth_checker: Option<AuthChecker>,
