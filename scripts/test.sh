@@ -19,6 +19,7 @@ fi
 step "cargo fmt --check"
 cargo fmt --all -- --check
 cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+cargo fmt --manifest-path firmware-examples/rp2040/Cargo.toml -- --check
 
 step "clippy (host, all targets)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -31,6 +32,15 @@ cargo build -p teleport-core --no-default-features --target thumbv6m-none-eabi -
 cargo build -p teleport-core --no-default-features --target thumbv7em-none-eabihf --locked
 cargo build -p teleport-core --no-default-features --features alloc,json,protobuf,form,gzip,md5 --target thumbv7em-none-eabihf --locked
 cargo build -p teleport-core --no-default-features --features defmt --target thumbv7em-none-eabihf --locked
+
+step "teleport-embassy on thumbv6m (no_std, no alloc)"
+cargo clippy -p teleport-embassy --features json,defmt --target thumbv6m-none-eabi --locked -- -D warnings
+cargo build -p teleport-embassy --features json,defmt --target thumbv6m-none-eabi --locked
+
+step "firmware: RP2040 + W5500 example (thumbv6m, release): flash and RAM"
+(cd firmware-examples/rp2040 && cargo clippy --release --locked -- -D warnings && cargo build --release --locked)
+python3 scripts/elf_size.py firmware-examples/rp2040/target/thumbv6m-none-eabi/release/teleport-firmware-rp2040 \
+  teleport_core teleport_embassy teleport_firmware_app
 
 step "feature combinations of teleport-core (host)"
 for f in alloc json protobuf form gzip md5; do

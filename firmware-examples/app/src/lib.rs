@@ -3,7 +3,7 @@
 //! simulation (`firmware-examples/sim`).
 //!
 //! - CALL `/led/set` `true|false`: switch the LED; replies with the new state.
-//! - CALL `/sensor/temp`: the chip's temperature in °C.
+//! - CALL `/sensor/temp`: the chip's temperature in thousandths of a °C.
 //! - CALL `/sys/info`: uptime and firmware version.
 //! - PUSH `/telemetry/tick` to the connected host every second.
 //! - CALL the host's `/host/hello` once when a session opens.
@@ -29,8 +29,9 @@ pub const PORT: u16 = 9090;
 pub trait Hardware {
     /// Switch the on-board LED.
     fn set_led(&self, on: bool);
-    /// The chip's temperature in °C.
-    fn temperature_c(&self) -> f32;
+    /// The chip's temperature in thousandths of a °C. (Integers: float
+    /// formatting would cost the firmware some 20 KiB of flash.)
+    fn temperature_mc(&self) -> i32;
     /// The board's name, for `/sys/info` and the hello.
     fn name(&self) -> &'static str;
 }
@@ -53,8 +54,8 @@ pub struct Tick {
     pub n: u32,
     /// Milliseconds since boot.
     pub uptime_ms: u64,
-    /// Temperature in °C.
-    pub temp_c: f32,
+    /// Temperature in thousandths of a °C.
+    pub temp_mc: i32,
     /// LED state.
     pub led: bool,
 }
@@ -107,7 +108,7 @@ async fn led_set(board: &Board<'_>, ctx: &mut Ctx<'_>) -> Result<(), Reject> {
 }
 
 async fn sensor_temp(board: &Board<'_>, ctx: &mut Ctx<'_>) -> Result<(), Reject> {
-    ctx.reply(&board.hw.temperature_c())
+    ctx.reply(&board.hw.temperature_mc())
 }
 
 async fn sys_info(board: &Board<'_>, ctx: &mut Ctx<'_>) -> Result<(), Reject> {
@@ -148,7 +149,7 @@ impl App for Board<'_> {
         let tick = Tick {
             n,
             uptime_ms: uptime_ms(),
-            temp_c: self.hw.temperature_c(),
+            temp_mc: self.hw.temperature_mc(),
             led: self.led.get(),
         };
         // A full send queue skips a beat rather than wait.

@@ -34,10 +34,10 @@ impl Hardware for SimHardware {
         self.led.set(on);
         log::info!("LED {}", if on { "on" } else { "off" });
     }
-    fn temperature_c(&self) -> f32 {
+    fn temperature_mc(&self) -> i32 {
         // A plausible, slowly varying reading.
         let secs = embassy_time::Instant::now().as_secs() % 10;
-        27.0 + secs as f32 / 10.0
+        27_000 + 100 * secs as i32
     }
     fn name(&self) -> &'static str {
         "simulated"

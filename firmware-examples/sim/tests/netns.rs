@@ -170,13 +170,13 @@ async fn talk_to_board() {
         .decode()
         .unwrap();
     assert!(!off);
-    let temp: f64 = session
+    let temp: i32 = session
         .call("/sensor/temp", &())
         .await
         .unwrap()
         .decode()
         .unwrap();
-    assert!((-40.0..=125.0).contains(&temp), "temperature {temp}");
+    assert!((-40_000..=125_000).contains(&temp), "temperature {temp} m°C");
     let info: Value = session
         .call("/sys/info", &())
         .await
