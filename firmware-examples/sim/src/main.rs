@@ -3,8 +3,12 @@
 //! build, on the embassy executor for std with embassy-net on a TAP device.
 //!
 //! ```text
-//! firmware-sim [TAP [IP/PREFIX]]      # default: tap0 192.168.69.2/24, port 9090
+//! firmware-sim [--connect HOST:PORT] [TAP [IP/PREFIX]]
 //! ```
+//!
+//! Defaults: `tap0`, `192.168.69.2/24`. Without `--connect` it serves on port
+//! 9090 (the board's role in the README); with it, it dials the host and runs
+//! the same routes and telemetry as a client, redialing after a close.
 //!
 //! The TAP device must exist and be up (see the README); the test in
 //! `tests/netns.rs` creates one inside a private network namespace.
@@ -16,7 +20,10 @@ use embassy_executor::{Executor, Spawner};
 use embassy_net::{Ipv4Cidr, Stack, StackResources, StaticConfigV4};
 use embassy_net_tuntap::TunTapDevice;
 use static_cell::StaticCell;
-use teleport_embassy::{Config, Slot, serve};
+use std::net::SocketAddrV4;
+
+use embassy_time::Timer;
+use teleport_embassy::{Config, Slot, connect, serve};
 use teleport_firmware_app::{Board, Hardware, PORT, ROUTER, Route};
 
 /// Frames up to 1 KiB, 4 calls each way: the footprint the README reports.
@@ -50,19 +57,51 @@ async fn net_task(mut runner: embassy_net::Runner<'static, TunTapDevice>) -> ! {
 }
 
 #[embassy_executor::task]
-async fn app_task(stack: Stack<'static>, slots: &'static mut [BoardSlot; SLOTS]) -> ! {
+async fn app_task(
+    stack: Stack<'static>,
+    slots: &'static mut [BoardSlot; SLOTS],
+    host: Option<SocketAddrV4>,
+) -> ! {
     let hw = SimHardware {
         led: Cell::new(false),
     };
     let board = Board::new(&hw);
     stack.wait_config_up().await;
-    log::info!("serving on port {PORT}");
-    serve(stack, PORT, slots, Config::new(), &ROUTER, &board).await
+    let Some(host) = host else {
+        log::info!("serving on port {PORT}");
+        serve(stack, PORT, slots, Config::new(), &ROUTER, &board).await
+    };
+    loop {
+        log::info!("dialing {host}");
+        match connect(
+            stack,
+            host.into(),
+            &mut slots[0],
+            Config::new(),
+            &ROUTER,
+            &board,
+        )
+        .await
+        {
+            Ok(reason) => log::info!("session with {host} ended: {reason}"),
+            Err(e) => log::warn!("dial {host} failed: {e:?}"),
+        }
+        Timer::after_secs(1).await;
+    }
 }
 
 fn main() {
     init_log();
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    let mut host = None;
+    if args.peek().map(String::as_str) == Some("--connect") {
+        args.next();
+        let text = args.next().unwrap_or_default();
+        host = Some(SocketAddrV4::from_str(&text).unwrap_or_else(|_| {
+            eprintln!("error: --connect wants an IPv4 HOST:PORT, got {text:?}");
+            std::process::exit(2);
+        }));
+    }
     let tap = args.next().unwrap_or_else(|| "tap0".into());
     let cidr = args.next().unwrap_or_else(|| "192.168.69.2/24".into());
     let address = Ipv4Cidr::from_str(&cidr).unwrap_or_else(|_| {
@@ -92,7 +131,7 @@ fn main() {
     let executor = EXECUTOR.init(Executor::new());
     executor.run(|spawner: Spawner| {
         spawner.spawn(net_task(runner).expect("net task"));
-        spawner.spawn(app_task(stack, slots).expect("app task"));
+        spawner.spawn(app_task(stack, slots, host).expect("app task"));
     });
 }
 

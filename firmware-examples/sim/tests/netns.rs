@@ -18,34 +18,82 @@ use teleport_tokio::{Ctx, Peer, PeerConfig, Router};
 const INSIDE: &str = "TELEPORT_SIM_IN_NETNS";
 const TAP: &str = "tptap0";
 const HOST_IP: &str = "192.168.69.100/24";
+const HOST_ADDR: &str = "192.168.69.100";
 const BOARD: &str = "192.168.69.2";
 
 #[test]
 fn simulated_firmware_over_tap_in_a_network_namespace() {
+    in_namespace(
+        "simulated_firmware_over_tap_in_a_network_namespace",
+        || async {
+            let _board = start_board(&[]);
+            let hellos = Arc::new(AtomicUsize::new(0));
+            let host = host_peer(hellos.clone(), None);
+            let session = dial_board(&host).await;
+            exercise(&session, &hellos).await;
+            session.close();
+        },
+    );
+}
+
+/// The board as a client: it dials the host's server, calls `/host/hello`,
+/// pushes telemetry, and serves the host's calls on the same session.
+#[test]
+fn simulated_firmware_dials_the_host() {
+    in_namespace("simulated_firmware_dials_the_host", || async {
+        let hellos = Arc::new(AtomicUsize::new(0));
+        let (sessions_tx, sessions) = async_channel::unbounded();
+        let host = host_peer(hellos.clone(), Some(sessions_tx));
+        let listening = host.listen().await.expect("host listens");
+        let teleport_tokio::Addr::Tcp(bound) = listening.addr else {
+            panic!("the host listens on TCP");
+        };
+        let port = bound.port();
+        let _board = start_board(&["--connect", &format!("{}:{port}", HOST_ADDR)]);
+        let session = tokio::time::timeout(Duration::from_secs(20), sessions.recv())
+            .await
+            .expect("the board dialed in time")
+            .unwrap();
+        exercise(&session, &hellos).await;
+        host.shutdown(Duration::ZERO).await;
+    });
+}
+
+/// Run `body` inside a fresh network namespace with the TAP device up.
+fn in_namespace<F, Fut>(name: &str, body: F)
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = ()>,
+{
     if std::env::var_os(INSIDE).is_none() {
-        run_inside_namespace("simulated_firmware_over_tap_in_a_network_namespace");
+        run_inside_namespace(name);
         return;
     }
     setup_tap();
-    let mut board = Board(
-        Command::new(env!("CARGO_BIN_EXE_firmware-sim"))
-            .args([TAP, &format!("{BOARD}/24")])
-            .stdout(Stdio::inherit())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start firmware-sim"),
-    );
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap()
         .block_on(async {
-            tokio::time::timeout(Duration::from_secs(60), talk_to_board())
+            tokio::time::timeout(Duration::from_secs(60), body())
                 .await
                 .expect("the session with the board finished in time");
         });
-    board.stop();
+}
+
+fn start_board(extra: &[&str]) -> Board {
+    let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+    args.push(TAP.into());
+    args.push(format!("{BOARD}/24"));
+    Board(
+        Command::new(env!("CARGO_BIN_EXE_firmware-sim"))
+            .args(&args)
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start firmware-sim"),
+    )
 }
 
 /// Re-run this test binary, filtered to `name`, in a new user and network
@@ -116,46 +164,71 @@ impl Drop for Board {
     }
 }
 
-async fn talk_to_board() {
-    let hellos = Arc::new(AtomicUsize::new(0));
-    let (ticks_tx, ticks) = async_channel::unbounded::<Value>();
+/// The host: answers `/host/hello`, collects telemetry, and hands over
+/// sessions the board opens (client mode).
+fn host_peer(
+    hellos: Arc<AtomicUsize>,
+    sessions: Option<async_channel::Sender<teleport_tokio::Session>>,
+) -> Peer {
     let mut router = Router::new();
-    let count = hellos.clone();
     router
-        .call("/host/hello", move |_ctx: Ctx, hello: Value| {
-            let count = count.clone();
+        .call("/host/hello", move |ctx: Ctx, hello: Value| {
+            let hellos = hellos.clone();
+            let sessions = sessions.clone();
             async move {
                 assert_eq!(hello["board"], "simulated");
                 assert!(hello["version"].is_string());
-                count.fetch_add(1, Ordering::SeqCst);
+                hellos.fetch_add(1, Ordering::SeqCst);
+                if let Some(tx) = sessions {
+                    let _ = tx.send(ctx.session().clone()).await;
+                }
                 Ok("welcome")
             }
         })
         .unwrap();
     router
-        .push("/telemetry/tick", move |_ctx: Ctx, tick: Value| {
-            let ticks_tx = ticks_tx.clone();
-            async move {
-                let _ = ticks_tx.send(tick).await;
-            }
+        .push("/telemetry/tick", move |ctx: Ctx, tick: Value| async move {
+            TICKS
+                .lock()
+                .unwrap()
+                .push((ctx.session().peer_addr().to_string(), tick));
         })
         .unwrap();
-    let host = Peer::new(PeerConfig::default(), router);
+    Peer::new(
+        PeerConfig {
+            listen_address: format!("{HOST_ADDR}:0"),
+            ..PeerConfig::default()
+        },
+        router,
+    )
+}
 
+/// Telemetry pushes received, with the session they came on.
+static TICKS: std::sync::Mutex<Vec<(String, Value)>> = std::sync::Mutex::new(Vec::new());
+
+async fn dial_board(host: &Peer) -> teleport_tokio::Session {
     // The board's stack may take a moment to come up: retry the dial.
     let addr = format!("{BOARD}:{}", teleport_firmware_app::PORT);
-    let mut session = None;
     for _ in 0..100 {
-        match host.dial(&addr).await {
-            Ok(s) => {
-                session = Some(s);
-                break;
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        if let Ok(session) = host.dial(&addr).await {
+            return session;
         }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let session = session.expect("the host reached the board");
+    panic!("the host could not reach the board at {addr}");
+}
 
+async fn exercise(session: &teleport_tokio::Session, hellos: &AtomicUsize) {
+    exercise_routes(session).await;
+    wait_for_ticks(session).await;
+    assert_eq!(
+        hellos.load(Ordering::SeqCst),
+        1,
+        "the board calls /host/hello once"
+    );
+}
+
+async fn exercise_routes(session: &teleport_tokio::Session) {
     let on: bool = session
         .call("/led/set", &true)
         .await
@@ -176,7 +249,10 @@ async fn talk_to_board() {
         .unwrap()
         .decode()
         .unwrap();
-    assert!((-40_000..=125_000).contains(&temp), "temperature {temp} m°C");
+    assert!(
+        (-40_000..=125_000).contains(&temp),
+        "temperature {temp} m°C"
+    );
     let info: Value = session
         .call("/sys/info", &())
         .await
@@ -192,18 +268,28 @@ async fn talk_to_board() {
     // A body the handler cannot bind gets 400.
     let err = session.call("/led/set", &"maybe").await.unwrap_err();
     assert_eq!(err.code, 400);
+}
 
-    // Telemetry arrives every second, counting up, with the LED state.
-    let first = ticks.recv().await.unwrap();
-    let second = ticks.recv().await.unwrap();
-    let n1 = first["n"].as_u64().unwrap();
-    assert_eq!(second["n"].as_u64().unwrap(), n1 + 1, "{first} {second}");
-    assert_eq!(second["led"], json!(false));
-    assert!(second["uptime_ms"].as_u64() > first["uptime_ms"].as_u64());
-    assert_eq!(
-        hellos.load(Ordering::SeqCst),
-        1,
-        "the board calls /host/hello once"
-    );
-    session.close();
+/// Two consecutive telemetry pushes on this session, a second apart.
+async fn wait_for_ticks(session: &teleport_tokio::Session) {
+    let peer = session.peer_addr().to_string();
+    for _ in 0..100 {
+        let ticks: Vec<Value> = TICKS
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _)| *p == peer)
+            .map(|(_, t)| t.clone())
+            .collect();
+        if let [.., first, second] = &ticks[..] {
+            let n1 = first["n"].as_u64().unwrap();
+            assert_eq!(second["n"].as_u64().unwrap(), n1 + 1, "{first} {second}");
+            assert_eq!(second["led"], json!(false));
+            assert!(second["uptime_ms"].as_u64() > first["uptime_ms"].as_u64());
+            assert!(second["temp_mc"].as_i64().is_some(), "{second}");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("fewer than two telemetry pushes from {peer}");
 }
