@@ -413,6 +413,10 @@ impl<R: Runtime> Peer<R> {
             remote,
             config: self.inner.config.clone(),
             registry: Arc::downgrade(&self.inner.registry),
+            timer: {
+                let rt = self.inner.rt.clone();
+                Arc::new(move |at| Box::pin(rt.timer(at)))
+            },
         }));
         self.inner.registry.insert(&session);
         if self.inner.shutdown.is_set() {

@@ -91,11 +91,17 @@ impl Inner {
     }
 }
 
+/// A timer firing at an instant, from the session's runtime (the session
+/// itself is not generic over it).
+pub(crate) type TimerFn =
+    Arc<dyn Fn(std::time::Instant) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
 pub(crate) struct Shared {
     pub(crate) inner: Mutex<Inner>,
     pub(crate) remote: Addr,
     pub(crate) config: Arc<PeerConfig>,
     pub(crate) registry: Weak<crate::peer::Registry>,
+    pub(crate) timer: TimerFn,
 }
 
 impl Shared {
@@ -238,6 +244,8 @@ struct Request<'a, A: ?Sized> {
     xfer: &'a [u8],
     timeout: Option<Duration>,
     started: Option<std::time::Instant>,
+    /// Fires at the deadline while the request waits for room to start.
+    wait_timer: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
 }
 
 impl<'a, A: Body + ?Sized> Request<'a, A> {
@@ -251,6 +259,7 @@ impl<'a, A: Body + ?Sized> Request<'a, A> {
             xfer: &[],
             timeout: None,
             started: None,
+            wait_timer: None,
         }
     }
 
@@ -279,7 +288,13 @@ impl<'a, A: Body + ?Sized> Request<'a, A> {
         let mut msg = Outgoing::new(codec, &body)
             .with_meta(&self.meta)
             .with_xfer(self.xfer);
-        msg.timeout = self.timeout;
+        // The deadline counts from the first poll: time spent waiting for a
+        // call slot or send room is part of it.
+        let limit = self.timeout.or(shared.config.default_context_age);
+        msg.timeout = match (limit, self.started) {
+            (Some(limit), Some(started)) => Some(limit.saturating_sub(started.elapsed())),
+            (limit, _) => limit,
+        };
         let now = rt::now();
         let sent = if call {
             conn.call(self.uri, msg, now)
@@ -302,9 +317,31 @@ impl<'a, A: Body + ?Sized> Request<'a, A> {
                 None => {
                     crate::peer::push_waker(&mut inner.space_waiters, cx.waker());
                     inner.wake_io();
-                    Poll::Pending
+                    drop(guard);
+                    self.poll_wait_deadline(cx, limit)
                 }
             },
+        }
+    }
+
+    /// While waiting to start: `Ready(408)` once the deadline passed.
+    fn poll_wait_deadline(
+        &mut self,
+        cx: &mut Context<'_>,
+        limit: Option<Duration>,
+    ) -> Poll<Result<(Seq, u32), Status>> {
+        let (Some(limit), Some(started)) = (limit, self.started) else {
+            return Poll::Pending;
+        };
+        let timer = self.wait_timer.get_or_insert_with(|| {
+            let far = started + Duration::from_secs(86_400 * 365);
+            (self.session.0.timer)(started.checked_add(limit).unwrap_or(far))
+        });
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(StatusRef::HANDLE_TIMEOUT
+                .to_owned()
+                .with_cause("no call slot or send room before the deadline"))),
+            Poll::Pending => Poll::Pending,
         }
     }
 
@@ -402,7 +439,9 @@ impl<'a, A: Body + ?Sized> Call<'a, A> {
         self
     }
 
-    /// Time limit of this call (default: the peer's context age).
+    /// Time limit of this call (default: the peer's context age), counted
+    /// from the first poll: waiting for a free call slot or send room is
+    /// part of it. Past it the call ends with 408.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.req.timeout = Some(timeout);
         self

@@ -33,6 +33,7 @@ runtime_tests!(
         sessions_over_a_transport_you_bring,
         tls_round_trip,
         auth_bearer_and_checker,
+        call_timeout_covers_waiting_for_a_slot,
     ]
 );
 
@@ -575,5 +576,65 @@ async fn auth_bearer_and_checker<T: TestRt>() {
     let session = none.dial(&addr).await.unwrap();
     let err = within(LIMIT, "unauthenticated call", session.call("/who", &())).await;
     assert_eq!(err.unwrap_err().code, StatusRef::CONN_CLOSED.code);
+    server.shutdown(Duration::ZERO).await;
+}
+
+async fn call_timeout_covers_waiting_for_a_slot<T: TestRt>() {
+    let mut r = Router::new();
+    r.call("/slow", |_ctx: Ctx, ms: u64| async move {
+        nap(Duration::from_millis(ms)).await;
+        Ok(ms)
+    })
+    .unwrap();
+    let server = Peer::<T>::new(server_config(), r);
+    let addr = server.listen().await.unwrap().addr.to_string();
+    // One call slot: the second call waits for the first to finish.
+    let client = Peer::<T>::new(
+        PeerConfig {
+            max_outbound_calls: 1,
+            ..PeerConfig::default()
+        },
+        Router::new(),
+    );
+    let session = client.dial(&addr).await.unwrap();
+    let s = session.clone();
+    let first_done = Arc::new(AtomicUsize::new(0));
+    let flag = first_done.clone();
+    let first = spawn_join::<T::Rt, _>(async move {
+        let reply = s.call("/slow", &1500u64).await;
+        flag.store(1, Ordering::SeqCst);
+        reply
+    });
+    nap(Duration::from_millis(100)).await;
+    let err = within(
+        LIMIT,
+        "waiting call",
+        session
+            .call("/slow", &1u64)
+            .timeout(Duration::from_millis(300)),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code, StatusRef::HANDLE_TIMEOUT.code, "{err:?}");
+    // It gave up while the slot was still taken, not when it freed.
+    assert_eq!(
+        first_done.load(Ordering::SeqCst),
+        0,
+        "the 408 waited for the slot"
+    );
+    // The first call is unaffected, and the slot works afterwards.
+    let ms: u64 = within(LIMIT, "first call", first)
+        .await
+        .unwrap()
+        .decode()
+        .unwrap();
+    assert_eq!(ms, 1500);
+    let ms: u64 = session
+        .call("/slow", &2u64)
+        .await
+        .unwrap()
+        .decode()
+        .unwrap();
+    assert_eq!(ms, 2);
     server.shutdown(Duration::ZERO).await;
 }
