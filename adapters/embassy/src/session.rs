@@ -141,9 +141,15 @@ fn view(c: Copied, buf: &[u8]) -> Option<MessageView<'_>> {
 enum Job<D> {
     /// Run the handler; `true` for a CALL (it gets a reply).
     Handle(D, Copied, bool),
+    /// A CALL too large for the handler's message buffer: answer 500.
+    TooLarge(Seq),
     RefuseAuth,
     Nothing,
 }
+
+/// The answer to a call whose message does not fit [`Buffers`].
+const TOO_LARGE: Reject = StatusRef::new(500, "Internal Server Error")
+    .with_cause("message larger than the handler buffer");
 
 /// Run one session on a connected socket until it closes; returns why.
 ///
@@ -197,6 +203,7 @@ where
                     let is_call = incoming.message.mtype == Mtype::Call;
                     match copy_message(&incoming.message, &mut bufs.msg) {
                         Some(copied) => Job::Handle(*incoming.handler, copied, is_call),
+                        None if is_call => Job::TooLarge(incoming.message.seq),
                         None => Job::Nothing,
                     }
                 }
@@ -233,6 +240,9 @@ where
                         is_call,
                     )
                     .await;
+                }
+                Job::TooLarge(seq) => {
+                    let _ = conn.reply(seq, TOO_LARGE, Outgoing::new(0, &[]), now());
                 }
                 Job::RefuseAuth => {
                     let status = StatusRef::UNAUTHORIZED.with_cause("no auth on this device");
@@ -312,6 +322,10 @@ async fn handle<A, R, S, const FRAME: usize>(
     R::Handler: Dispatch<A> + Copy,
 {
     let Some(msg) = view(copied, &bufs.msg) else {
+        // Unreachable: the copy was made from a valid message a moment ago.
+        if is_call {
+            let _ = conn.reply(copied.seq, TOO_LARGE, Outgoing::new(0, &[]), now());
+        }
         return;
     };
     let (path, query) = teleport_core::uri::split_query(msg.service_method);

@@ -25,6 +25,13 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// TCP port the board serves on.
 pub const PORT: u16 = 9090;
 
+/// Session settings: the core's defaults, plus a write timeout so a host
+/// that stops reading cannot hold a session slot forever.
+pub const CONFIG: teleport_embassy::Config = teleport_embassy::Config {
+    write_timeout: Some(Duration::from_secs(10)),
+    ..teleport_embassy::Config::new()
+};
+
 /// What the board's hardware offers the routes.
 pub trait Hardware {
     /// Switch the on-board LED.

@@ -22,8 +22,8 @@ use embassy_rp::{bind_interrupts, dma};
 use embassy_time::Delay;
 use embedded_hal_bus::spi::ExclusiveDevice;
 use static_cell::StaticCell;
-use teleport_embassy::{Config, Slot, serve};
-use teleport_firmware_app::{Board, Hardware, PORT, ROUTER, Route};
+use teleport_embassy::{Slot, serve};
+use teleport_firmware_app::{Board, CONFIG, Hardware, PORT, ROUTER, Route};
 
 bind_interrupts!(struct Irqs {
     DMA_IRQ_0 => dma::InterruptHandler<DMA_CH0>, dma::InterruptHandler<DMA_CH1>;
@@ -129,7 +129,7 @@ async fn main(spawner: Spawner) {
     let board = Board::new(&hw);
     static SLOT_CELL: StaticCell<[BoardSlot; SLOTS]> = StaticCell::new();
     let slots = SLOT_CELL.init([BoardSlot::new()]);
-    serve(stack, PORT, slots, Config::new(), &ROUTER, &board).await
+    serve(stack, PORT, slots, CONFIG, &ROUTER, &board).await
 }
 
 #[panic_handler]

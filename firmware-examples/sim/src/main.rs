@@ -23,8 +23,8 @@ use static_cell::StaticCell;
 use std::net::SocketAddrV4;
 
 use embassy_time::Timer;
-use teleport_embassy::{Config, Slot, connect, serve};
-use teleport_firmware_app::{Board, Hardware, PORT, ROUTER, Route};
+use teleport_embassy::{Slot, connect, serve};
+use teleport_firmware_app::{Board, CONFIG, Hardware, PORT, ROUTER, Route};
 
 /// Frames up to 1 KiB, 4 calls each way: the footprint the README reports.
 type BoardSlot = Slot<Route, 2048, 1024, 4, 4>;
@@ -69,20 +69,11 @@ async fn app_task(
     stack.wait_config_up().await;
     let Some(host) = host else {
         log::info!("serving on port {PORT}");
-        serve(stack, PORT, slots, Config::new(), &ROUTER, &board).await
+        serve(stack, PORT, slots, CONFIG, &ROUTER, &board).await
     };
     loop {
         log::info!("dialing {host}");
-        match connect(
-            stack,
-            host.into(),
-            &mut slots[0],
-            Config::new(),
-            &ROUTER,
-            &board,
-        )
-        .await
-        {
+        match connect(stack, host.into(), &mut slots[0], CONFIG, &ROUTER, &board).await {
             Ok(reason) => log::info!("session with {host} ended: {reason}"),
             Err(e) => log::warn!("dial {host} failed: {e:?}"),
         }
